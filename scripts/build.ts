@@ -1,0 +1,13 @@
+/**
+ * Build the single executable: dist/stevedore, with the version (and the
+ * commit, when built from a git checkout) baked in.
+ */
+import { $ } from "bun";
+
+const pkg = (await Bun.file(new URL("../package.json", import.meta.url)).json()) as { version: string };
+const commit = (await $`git rev-parse --short HEAD`.quiet().nothrow()).stdout.toString().trim();
+const version = commit ? `${pkg.version}+${commit}` : pkg.version;
+const outfile = "dist/stevedore";
+
+await $`${process.execPath} build --compile --minify --sourcemap ./src/main.ts --outfile ${outfile} --define ${`STEVEDORE_VERSION=${JSON.stringify(version)}`}`;
+console.error(`built ${outfile} (stevedore ${version})`);

@@ -1,0 +1,5 @@
+/** Every command, in the order `stevedore --help` lists them. */
+import type { Command } from "./command.ts";
+import { refCommand } from "./ref.ts";
+
+export const COMMANDS: readonly Command[] = [refCommand];

@@ -1,0 +1,108 @@
+/**
+ * Digest values: `algorithm ":" encoded`, as the OCI image spec and the
+ * distribution reference grammar define them.
+ *
+ *   digest     := algorithm ":" hex
+ *   algorithm  := component ([+._-] component)*     component := [A-Za-z][A-Za-z0-9]*
+ *   hex        := [0-9a-fA-F]{32,}
+ *
+ * Registered algorithms are checked strictly (sha256: 64 lowercase hex,
+ * sha384: 96, sha512: 128). Other well-formed algorithms parse, so that
+ * content we cannot verify still round-trips, but `verifiable` is false and
+ * hashing them is a clear error.
+ */
+
+/** A digest string that passed `parseDigest`. */
+export type Digest = string & { readonly __digest: unique symbol };
+
+/** The unanchored digest pattern, for composing routes and references. */
+export const DIGEST_PATTERN = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+
+const ANCHORED_DIGEST = new RegExp(`^${DIGEST_PATTERN}$`);
+
+/** Algorithms we can hash, with the length of their lowercase hex encoding. */
+export const REGISTERED_ALGORITHMS = { sha256: 64, sha384: 96, sha512: 128 } as const;
+export type RegisteredAlgorithm = keyof typeof REGISTERED_ALGORITHMS;
+
+export class DigestError extends Error {
+  override readonly name = "DigestError";
+  /** The exact short message ("invalid digest format", ...). */
+  constructor(
+    message: string,
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+  /** A one-line explanation naming the value and the rule it broke. */
+  describe(): string {
+    return `${this.message}: ${JSON.stringify(truncate(this.value))}: ${this.reason}`;
+  }
+}
+
+export const INVALID_DIGEST_FORMAT = "invalid digest format";
+export const UNSUPPORTED_DIGEST_ALGORITHM = "unsupported digest algorithm";
+
+/** Parse and validate a digest string; throws DigestError. */
+export function parseDigest(value: string): Digest {
+  // The length cap keeps hostile inputs cheap; no real digest comes near it.
+  if (value.length > 1024 || !ANCHORED_DIGEST.test(value)) {
+    throw new DigestError(INVALID_DIGEST_FORMAT, value, "expected algorithm:hex with at least 32 hex characters");
+  }
+  const colon = value.indexOf(":");
+  const algorithm = value.slice(0, colon);
+  const encoded = value.slice(colon + 1);
+  const expected = REGISTERED_ALGORITHMS[algorithm as RegisteredAlgorithm];
+  if (expected !== undefined) {
+    if (encoded.length !== expected) {
+      throw new DigestError(INVALID_DIGEST_FORMAT, value, `${algorithm} needs ${expected} hex characters, got ${encoded.length}`);
+    }
+    if (!/^[a-f0-9]+$/.test(encoded)) {
+      throw new DigestError(INVALID_DIGEST_FORMAT, value, `${algorithm} hex must be lowercase`);
+    }
+  }
+  return value as Digest;
+}
+
+/** Like parseDigest, but returns undefined instead of throwing. */
+export function tryParseDigest(value: string): Digest | undefined {
+  try {
+    return parseDigest(value);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isDigest(value: string): value is Digest {
+  return tryParseDigest(value) !== undefined;
+}
+
+export function algorithmOf(digest: Digest): string {
+  return digest.slice(0, digest.indexOf(":"));
+}
+
+export function encodedOf(digest: Digest): string {
+  return digest.slice(digest.indexOf(":") + 1);
+}
+
+/** True when we can hash this digest's algorithm. */
+export function isVerifiable(digest: Digest): boolean {
+  return algorithmOf(digest) in REGISTERED_ALGORITHMS;
+}
+
+/** The algorithm of a digest we must verify; throws for ones we cannot. */
+export function verifiableAlgorithm(digest: Digest): RegisteredAlgorithm {
+  const algorithm = algorithmOf(digest);
+  if (!(algorithm in REGISTERED_ALGORITHMS)) {
+    throw new DigestError(
+      UNSUPPORTED_DIGEST_ALGORITHM,
+      digest,
+      `cannot verify ${algorithm}; supported: ${Object.keys(REGISTERED_ALGORITHMS).join(", ")}`,
+    );
+  }
+  return algorithm as RegisteredAlgorithm;
+}
+
+function truncate(value: string): string {
+  return value.length > 200 ? `${value.slice(0, 200)}…` : value;
+}

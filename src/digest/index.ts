@@ -1,0 +1,3 @@
+export * from "./digest.ts";
+export * from "./hasher.ts";
+export * from "./verify-stream.ts";

@@ -1,0 +1,117 @@
+/**
+ * The one image interface. Images live in four kinds of place (a registry,
+ * an OCI layout, an archive, the embedded store); each is one implementation
+ * of these types, so copying, serving and checking are written once.
+ *
+ * The core is small. Optional speed-ups (mount, referrers, deletes, close)
+ * are separate interfaces found at run time with the guards below.
+ */
+import type { Digest } from "../digest/index.ts";
+import type { Descriptor } from "./descriptor.ts";
+
+/** Manifest bytes exactly as stored; never re-serialised. */
+export interface ManifestContent {
+  digest: Digest;
+  mediaType: string;
+  bytes: Uint8Array;
+}
+
+/** A byte range, `end` exclusive. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** A readable blob. Reading it twice is allowed; each call opens anew. */
+export interface BlobContent {
+  digest: Digest;
+  size: number;
+  /** The bytes (or the range of them) as a stream. */
+  stream(range?: ByteRange): ReadableStream<Uint8Array>;
+  /**
+   * The bytes as a Blob, when they sit in a file or object Bun can send
+   * without passing them through JavaScript (sendfile for a local file or a
+   * slice of a tar). Absent when only a stream is possible.
+   */
+  blob?(range?: ByteRange): Blob;
+}
+
+export interface ListOptions {
+  /** Return names sorted after this one. */
+  last?: string;
+  /** At most this many. */
+  limit?: number;
+}
+
+export interface ImageReader {
+  /** How to name this home in messages, e.g. `oci:/media/bundle`. */
+  readonly description: string;
+  /** A tag or digest to the descriptor of its manifest. Throws OciError MANIFEST_UNKNOWN or NAME_UNKNOWN. */
+  resolve(repository: string, reference: string): Promise<Descriptor>;
+  /** A manifest by tag or digest. Throws OciError MANIFEST_UNKNOWN. */
+  manifest(repository: string, reference: string): Promise<ManifestContent>;
+  /** Throws OciError BLOB_UNKNOWN. */
+  blob(repository: string, digest: Digest): Promise<BlobContent>;
+  /** The blob's size if the repository has it, else undefined. */
+  statBlob(repository: string, digest: Digest): Promise<number | undefined>;
+  hasManifest(repository: string, digest: Digest): Promise<boolean>;
+  /** Repository names, sorted. */
+  repositories(options?: ListOptions): Promise<string[]>;
+  /** Tags of a repository, sorted. Throws OciError NAME_UNKNOWN for an unknown repository. */
+  tags(repository: string, options?: ListOptions): Promise<string[]>;
+}
+
+export interface BlobInput {
+  digest: Digest;
+  /** Declared size; verified when given. */
+  size?: number;
+  mediaType?: string;
+}
+
+export interface ImageWriter {
+  /**
+   * Store a blob. The home verifies digest (and size, when given) while the
+   * bytes stream, and the blob becomes visible only on a match.
+   */
+  putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void>;
+  /**
+   * Store manifest bytes exactly as given; `reference` is a tag (the
+   * manifest is stored and tagged) or its digest. Returns the digest.
+   */
+  putManifest(repository: string, reference: string, content: { bytes: Uint8Array; mediaType: string }): Promise<Digest>;
+}
+
+export type ImageHome = ImageReader & ImageWriter;
+
+/** Cross-repository mount within one home. */
+export interface BlobMounter {
+  /** True when the blob is now in `repository`; false when the home could not mount it (then upload). */
+  mountBlob(repository: string, fromRepository: string | undefined, digest: Digest): Promise<boolean>;
+}
+
+/** The OCI referrers API. */
+export interface ReferrersLister {
+  referrers(repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[]>;
+}
+
+export interface ContentDeleter {
+  deleteManifest(repository: string, digest: Digest): Promise<void>;
+  deleteTag(repository: string, tag: string): Promise<void>;
+  deleteBlob(repository: string, digest: Digest): Promise<void>;
+}
+
+/** Homes that hold files, sockets or database handles. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+export const canMount = (home: object): home is BlobMounter =>
+  typeof (home as Partial<BlobMounter>).mountBlob === "function";
+export const canListReferrers = (home: object): home is ReferrersLister =>
+  typeof (home as Partial<ReferrersLister>).referrers === "function";
+export const canDelete = (home: object): home is ContentDeleter =>
+  typeof (home as Partial<ContentDeleter>).deleteManifest === "function";
+export const isClosable = (home: object): home is Closable => typeof (home as Partial<Closable>).close === "function";
+export const isWritable = (home: object): home is ImageWriter =>
+  typeof (home as Partial<ImageWriter>).putBlob === "function" &&
+  typeof (home as Partial<ImageWriter>).putManifest === "function";

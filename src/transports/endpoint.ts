@@ -1,0 +1,38 @@
+/**
+ * Endpoints: a home plus what a transport string says about it. A source
+ * names images (one, a repository's tags, a whole layout); a destination
+ * says where each source image lands. The copy engine only sees these.
+ */
+import type { ImageHome, ImageReader } from "../oci/index.ts";
+import type { Reference } from "../reference/index.ts";
+
+/** One image a source offers. */
+export interface SourceImage {
+  /** Repository in the source home. */
+  repository: string;
+  /** Tag or digest in the source home. */
+  reference: string;
+  /**
+   * The image's full original reference (normalised, with its domain), e.g.
+   * `docker.io/library/nginx:1.25`; destinations derive their names from it.
+   */
+  name: Reference;
+}
+
+export interface SourceEndpoint {
+  home: ImageReader;
+  /** The images the source string names. */
+  list(): Promise<SourceImage[]>;
+}
+
+export interface Target {
+  repository: string;
+  /** Absent: the image is stored by digest only. */
+  tag?: string;
+}
+
+export interface DestinationEndpoint {
+  home: ImageHome;
+  /** Where a source image lands in `home`. */
+  target(image: SourceImage): Target;
+}

@@ -32,6 +32,13 @@ export interface Command {
 /** Bad usage: exit code 2 and a one-line message. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
+  constructor(
+    message: string,
+    /** The command whose `--help` to point at, if any. */
+    readonly command?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** A failure the user should read as it is, without a stack: exit code 1. */
@@ -63,7 +70,7 @@ export function parseFlags<const O extends Options>(
   try {
     parsed = parseArgs({ args: ctx.argv, options: all, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${command.name}: ${cleanParseError((error as Error).message)}`);
+    throw new UsageError(`${command.name}: ${cleanParseError((error as Error).message)}`, command.name);
   }
   if (parsed.values.help) {
     ctx.stdout.write(command.help.endsWith("\n") ? command.help : `${command.help}\n`);
@@ -76,5 +83,9 @@ type ParsedFlags<O extends Options> = ReturnType<typeof parseArgs<{ options: O; 
 
 function cleanParseError(message: string): string {
   // node's messages carry a hint about "--" that does not help here.
-  return message.replace(/\. To specify a positional argument.*$/s, "").replace(/^Unknown option/, "unknown option");
+  // One line on stderr, whatever parseArgs wrote.
+  return message
+    .replace(/\. To specify a positional argument.*$/s, "")
+    .replace(/^Unknown option/, "unknown option")
+    .replace(/\s*\n\s*/g, " ");
 }

@@ -1,5 +1,11 @@
-import { type DigestReference, parseAnyReference, parseNormalizedReference, Reference, ReferenceError } from "../reference/index.ts";
-import { type Command, EXIT, parseFlags } from "./command.ts";
+import {
+  type DigestReference,
+  parseAnyReference,
+  parseNormalizedReference,
+  Reference,
+  ReferenceError,
+} from "../reference/index.ts";
+import { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 
 export const refCommand: Command = {
   name: "ref",
@@ -7,16 +13,20 @@ export const refCommand: Command = {
   help: `Usage: stevedore ref [--json] [--any] INPUT...
 
 Parse each INPUT as docker does (docker.io and library/ are filled in) and
-print its parts. Exit code 1 when any input is invalid.
+print its familiar and its full form. Exit code 1 when any input is invalid.
 
 Options:
   --json   one JSON object per input per line:
-           {"input","name","domain","path","tag","digest","familiar"} or {"input","error"}
-  --any    also accept a 64-hex identifier or a bare digest
-  -h, --help`,
+           {"input","name","domain","path","tag","digest","familiar"}
+           (absent parts left out) or {"input","error"}
+  --any    also accept a 64-hex image id or a bare digest
+  -h, --help
+
+Put inputs that start with "-" after "--".`,
   async run(ctx) {
     const flags = parseFlags(ctx, this, { json: { type: "boolean" }, any: { type: "boolean" } });
     if (!flags) return EXIT.ok;
+    if (flags.positionals.length === 0) throw new UsageError("ref: expected at least one INPUT", "ref");
     let failed = false;
     for (const input of flags.positionals) {
       let parsed: Reference | DigestReference;
@@ -37,6 +47,7 @@ Options:
   },
 };
 
+/** The JSON fields of one parsed input; parts the input does not have are left out. */
 function describe(input: string, ref: Reference | DigestReference) {
   if (!(ref instanceof Reference)) return { input, digest: ref.digest, familiar: ref.digest };
   return {

@@ -45,7 +45,8 @@ export async function run(ctx: CommandContext): Promise<number> {
 
 function report(ctx: CommandContext, error: unknown): number {
   if (error instanceof UsageError) {
-    ctx.stderr.write(`stevedore: ${error.message} (see 'stevedore --help')\n`);
+    const help = error.command ? `stevedore ${error.command} --help` : "stevedore --help";
+    ctx.stderr.write(`stevedore: ${error.message} (see '${help}')\n`);
     return EXIT.usage;
   }
   if (error instanceof CommandError) {

@@ -6,10 +6,15 @@
  *   algorithm  := component ([+._-] component)*     component := [A-Za-z][A-Za-z0-9]*
  *   hex        := [0-9a-fA-F]{32,}
  *
+ * That is the pattern of the reference grammar, and what DIGEST_PATTERN
+ * matches (so that routes and references compose from it). A digest is
+ * well-formed when, in addition, its algorithm is lowercase, as the OCI
+ * image spec requires (`[a-z0-9]+` components) and go-digest checks.
+ *
  * Registered algorithms are checked strictly (sha256: 64 lowercase hex,
  * sha384: 96, sha512: 128). Other well-formed algorithms parse, so that
- * content we cannot verify still round-trips, but `verifiable` is false and
- * hashing them is a clear error.
+ * content we cannot verify still round-trips, but `isVerifiable` is false
+ * and hashing them is a clear error.
  */
 
 /** A digest string that passed `parseDigest`. */
@@ -43,16 +48,24 @@ export class DigestError extends Error {
 export const INVALID_DIGEST_FORMAT = "invalid digest format";
 export const UNSUPPORTED_DIGEST_ALGORITHM = "unsupported digest algorithm";
 
+/** The longest digest string we accept: far above any real one (sha512 is 135), and cheap to check. */
+export const DIGEST_LENGTH_MAX = 1024;
+
 /** Parse and validate a digest string; throws DigestError. */
 export function parseDigest(value: string): Digest {
-  // The length cap keeps hostile inputs cheap; no real digest comes near it.
-  if (value.length > 1024 || !ANCHORED_DIGEST.test(value)) {
-    throw new DigestError(INVALID_DIGEST_FORMAT, value, "expected algorithm:hex with at least 32 hex characters");
+  if (typeof value !== "string" || value.length > DIGEST_LENGTH_MAX || !ANCHORED_DIGEST.test(value)) {
+    throw new DigestError(INVALID_DIGEST_FORMAT, String(value), "expected algorithm:hex with at least 32 hex characters");
   }
   const colon = value.indexOf(":");
   const algorithm = value.slice(0, colon);
   const encoded = value.slice(colon + 1);
-  const expected = REGISTERED_ALGORITHMS[algorithm as RegisteredAlgorithm];
+  if (algorithm !== algorithm.toLowerCase()) {
+    throw new DigestError(INVALID_DIGEST_FORMAT, value, "the algorithm must be lowercase");
+  }
+  // Object.hasOwn: "constructor" or "__proto__" must not count as registered.
+  const expected = Object.hasOwn(REGISTERED_ALGORITHMS, algorithm)
+    ? REGISTERED_ALGORITHMS[algorithm as RegisteredAlgorithm]
+    : undefined;
   if (expected !== undefined) {
     if (encoded.length !== expected) {
       throw new DigestError(INVALID_DIGEST_FORMAT, value, `${algorithm} needs ${expected} hex characters, got ${encoded.length}`);
@@ -87,13 +100,13 @@ export function encodedOf(digest: Digest): string {
 
 /** True when we can hash this digest's algorithm. */
 export function isVerifiable(digest: Digest): boolean {
-  return algorithmOf(digest) in REGISTERED_ALGORITHMS;
+  return Object.hasOwn(REGISTERED_ALGORITHMS, algorithmOf(digest));
 }
 
 /** The algorithm of a digest we must verify; throws for ones we cannot. */
 export function verifiableAlgorithm(digest: Digest): RegisteredAlgorithm {
   const algorithm = algorithmOf(digest);
-  if (!(algorithm in REGISTERED_ALGORITHMS)) {
+  if (!Object.hasOwn(REGISTERED_ALGORITHMS, algorithm)) {
     throw new DigestError(
       UNSUPPORTED_DIGEST_ALGORITHM,
       digest,

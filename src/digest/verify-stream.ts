@@ -33,15 +33,23 @@ export interface VerifyOptions {
   size?: number;
 }
 
+/**
+ * Throws DigestError at once when the digest's algorithm cannot be hashed
+ * (before any byte moves), and RangeError for a size that is not a byte count.
+ */
 export function verifyStream({ digest, size }: VerifyOptions): TransformStream<Uint8Array, Uint8Array> {
+  if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0)) {
+    throw new RangeError(`Invalid size ${size}: expected a non-negative integer`);
+  }
   const hasher = DigestHasher.for(digest);
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
-      hasher.update(chunk);
-      if (size !== undefined && hasher.size > size) {
+      // Checked before hashing or passing on: not one byte past the size goes downstream.
+      if (size !== undefined && hasher.size + chunk.byteLength > size) {
         controller.error(new ContentMismatchError("size", String(size), `more than ${size}`));
         return;
       }
+      hasher.update(chunk);
       controller.enqueue(chunk);
     },
     flush(controller) {

@@ -1,8 +1,26 @@
 /**
  * Image references: parsing exactly as distribution/reference does, and the
  * docker normalisation on top (docker.io, library/).
+ *
+ * Where this parser knowingly differs from distribution/reference:
+ * - The 255-character limit applies to the whole name, domain included, and
+ *   after normalisation (`busybox` counts as `docker.io/library/busybox`).
+ *   That is what docker and containers/image (skopeo, podman) enforce; newer
+ *   distribution/reference releases count the path only.
+ * - A well-formed digest with an algorithm we cannot hash parses (Go:
+ *   "unsupported digest algorithm"); whoever must verify it gets the error.
+ * - Every error carries one of the seven messages of REFERENCE_ERRORS. Go's
+ *   other messages map to the closest one:
+ *     "invalid checksum digest length", "invalid checksum digest format",
+ *     "unsupported digest algorithm" (for a malformed one)  -> invalid digest format
+ *     "invalid repository name (…), cannot specify 64-byte hexadecimal strings"
+ *                                                          -> invalid reference format
+ *     "invalid reference format: repository name (…) must be lowercase"
+ *                                                          -> repository name must be lowercase
+ *     "reference … has no name" (cannot happen after normalisation)
+ *                                                          -> invalid reference format
  */
-import { type Digest, DigestError, parseDigest } from "../digest/index.ts";
+import { type Digest, DigestError, isVerifiable, parseDigest, tryParseDigest } from "../digest/index.ts";
 import { REFERENCE_ERRORS as E, ReferenceError } from "./errors.ts";
 import { ANCHORED_IDENTIFIER, ANCHORED_NAME, ANCHORED_REFERENCE, ANCHORED_TAG } from "./regexp.ts";
 
@@ -47,7 +65,7 @@ export class Reference {
   }
 
   withDigest(digest: Digest): Reference {
-    return new Reference(this.domain, this.path, this.tag, digest);
+    return new Reference(this.domain, this.path, this.tag, toReferenceDigest(digest, digest));
   }
 
   withoutTagOrDigest(): Reference {
@@ -57,6 +75,21 @@ export class Reference {
   /** Adds `latest` when there is neither tag nor digest (an explicit step, as in docker). */
   withDefaultTag(): Reference {
     return this.tag || this.digest ? this : new Reference(this.domain, this.path, DEFAULT_TAG);
+  }
+
+  /**
+   * What docker pulls: the digest alone when there is one (a tag beside it
+   * only decorates), else the tag, `latest` when there is none.
+   */
+  dockerReference(): Reference {
+    return this.digest ? new Reference(this.domain, this.path, undefined, this.digest) : this.withDefaultTag();
+  }
+
+  /** True when `other` names the same repository, tag and digest. */
+  equals(other: Reference): boolean {
+    return (
+      this.domain === other.domain && this.path === other.path && this.tag === other.tag && this.digest === other.digest
+    );
   }
 
   /** The tag or digest that selects the image (digest wins), if any. */
@@ -81,7 +114,9 @@ export function parseReference(input: string): Reference {
   if (input === "") throw new ReferenceError(E.empty, input, "the reference is empty");
   const match = ANCHORED_REFERENCE.exec(input);
   if (!match) {
-    if (ANCHORED_REFERENCE.test(input.toLowerCase())) {
+    const lower = input.toLowerCase();
+    // Only uppercase stood in the way: say so rather than "invalid format".
+    if (lower !== input && ANCHORED_REFERENCE.test(lower)) {
       throw new ReferenceError(E.uppercase, input, "path components are lowercase [a-z0-9] with separators");
     }
     throw new ReferenceError(E.invalidFormat, input, "expected [domain/]path[:tag][@digest]");
@@ -90,19 +125,24 @@ export function parseReference(input: string): Reference {
   if (name.length > NAME_TOTAL_LENGTH_MAX) {
     throw new ReferenceError(E.tooLong, input, `the name has ${name.length} characters`);
   }
-  let digest: Digest | undefined;
-  if (digestText !== undefined) {
-    try {
-      digest = parseDigest(digestText);
-    } catch (error) {
-      if (error instanceof DigestError) throw new ReferenceError(E.invalidDigest, input, error.reason);
-      throw error;
-    }
-  }
+  const digest = digestText === undefined ? undefined : toReferenceDigest(digestText, input);
   const nameMatch = ANCHORED_NAME.exec(name);
   const domain = nameMatch?.[1] ?? "";
   const path = nameMatch?.[2] ?? name;
   return new Reference(domain, path, tag, digest);
+}
+
+/**
+ * Parse a repository name alone, with no tag or digest and no
+ * normalisation (distribution's `WithName`).
+ */
+export function parseName(input: string): Reference {
+  const match = ANCHORED_NAME.exec(input);
+  if (!match) throw new ReferenceError(E.invalidFormat, input, "expected [domain/]path with no tag or digest");
+  if (input.length > NAME_TOTAL_LENGTH_MAX) {
+    throw new ReferenceError(E.tooLong, input, `the name has ${input.length} characters`);
+  }
+  return new Reference(match[1] ?? "", match[2] ?? input);
 }
 
 /**
@@ -142,14 +182,30 @@ export function parseCanonicalReference(input: string): Reference {
 /**
  * Parse anything docker accepts where an image is expected: a 64-hex
  * identifier (as sha256), a bare digest, or a normalised reference.
+ *
+ * A digest whose algorithm we cannot hash is taken as a digest only when it
+ * is not also a name: `app:0123…cdef` (a 32-hex tag, as CI systems write)
+ * is the image `app` with that tag, as docker reads it.
  */
 export function parseAnyReference(input: string): Reference | DigestReference {
   if (ANCHORED_IDENTIFIER.test(input)) return new DigestReference(`sha256:${input}` as Digest);
+  const digest = tryParseDigest(input);
+  if (digest && isVerifiable(digest)) return new DigestReference(digest);
   try {
-    return new DigestReference(parseDigest(input));
-  } catch {
     return parseNormalizedReference(input);
+  } catch (error) {
+    if (digest) return new DigestReference(digest);
+    throw error;
   }
+}
+
+/**
+ * Parse the way docker pulls (distribution's `ParseDockerRef`): normalised,
+ * `latest` when there is neither tag nor digest, and the digest alone when
+ * there are both.
+ */
+export function parseDockerReference(input: string): Reference {
+  return parseNormalizedReference(input).dockerReference();
 }
 
 /** Validate a tag on its own. */
@@ -158,6 +214,16 @@ export function parseTag(input: string): string {
     throw new ReferenceError(E.invalidTag, input, "a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
   }
   return input;
+}
+
+/** A digest inside a reference: DigestError becomes ReferenceError "invalid digest format". */
+function toReferenceDigest(text: string, input: string): Digest {
+  try {
+    return parseDigest(text);
+  } catch (error) {
+    if (error instanceof DigestError) throw new ReferenceError(E.invalidDigest, input, error.reason);
+    throw error;
+  }
 }
 
 function splitDockerDomain(input: string): [string, string] {

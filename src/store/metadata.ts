@@ -1,0 +1,353 @@
+/**
+ * All SQL of the store. The same statements run on SQLite (the default, a
+ * file in the store root) and PostgreSQL (several processes or nodes on one
+ * store): upserts are `ON CONFLICT`, parameters are bound, and numbers
+ * read back go through Number() because PostgreSQL returns BIGINT as text.
+ */
+import { SQL } from "bun";
+import type { Digest } from "../digest/index.ts";
+import { type Dialect, DIALECTS, migrate } from "./migrations.ts";
+
+export interface ManifestRow {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  artifactType?: string;
+  subject?: Digest;
+  annotations?: Record<string, string>;
+}
+
+export interface ManifestWithContent extends ManifestRow {
+  content: Uint8Array;
+}
+
+export interface UploadRow {
+  id: string;
+  repository: string;
+  size: number;
+  created: number;
+  updated: number;
+}
+
+export interface BlobRow {
+  digest: Digest;
+  size: number;
+  created: number;
+}
+
+interface RawManifest {
+  digest: string;
+  media_type: string;
+  size: number | string;
+  artifact_type: string | null;
+  subject: string | null;
+  annotations: string | null;
+  content?: Uint8Array;
+}
+
+export class Metadata {
+  private constructor(
+    private readonly sql: SQL,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Open (creating and migrating) the database at `url`: `sqlite://path` or `postgres://…`. */
+  static async open(url: string): Promise<Metadata> {
+    const sql = new SQL(url);
+    const name = (sql.options as { adapter?: string }).adapter === "sqlite" ? "sqlite" : "postgres";
+    const dialect = DIALECTS[name];
+    if (name === "sqlite") {
+      // WAL lets readers run beside the writer; FULL makes each commit durable.
+      await sql`PRAGMA journal_mode = WAL`;
+      await sql`PRAGMA synchronous = FULL`;
+      await sql`PRAGMA busy_timeout = 10000`;
+    }
+    await migrate(sql, dialect);
+    return new Metadata(sql, dialect);
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+
+  /** A write transaction (IMMEDIATE on SQLite, so two processes never deadlock upgrading a read lock). */
+  private write<T>(fn: (tx: SQL) => Promise<T>): Promise<T> {
+    const run = fn as (tx: SQL) => Promise<T>;
+    return (this.dialect.name === "sqlite" ? this.sql.begin("IMMEDIATE", run) : this.sql.begin(run)) as Promise<T>;
+  }
+
+  // --- repositories ---------------------------------------------------------
+
+  async repositoryExists(repository: string): Promise<boolean> {
+    const rows = await this.sql`SELECT 1 AS x FROM repositories WHERE name = ${repository}`;
+    return rows.length > 0;
+  }
+
+  async repositories(last: string | undefined, limit: number): Promise<string[]> {
+    const rows: { name: string }[] = await this.sql`
+      SELECT name FROM repositories WHERE name > ${last ?? ""} ORDER BY name LIMIT ${limit}`;
+    return rows.map((r) => r.name);
+  }
+
+  private async ensureRepository(tx: SQL, repository: string, now: number): Promise<void> {
+    await tx`INSERT INTO repositories (name, created_at) VALUES (${repository}, ${now}) ON CONFLICT (name) DO NOTHING`;
+  }
+
+  // --- blobs ----------------------------------------------------------------
+
+  /** The size of a blob linked into `repository`, or undefined. */
+  async linkedBlobSize(repository: string, digest: Digest): Promise<number | undefined> {
+    const rows: { size: number | string }[] = await this.sql`
+      SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+      WHERE rb.repository = ${repository} AND rb.digest = ${digest}`;
+    return rows[0] ? Number(rows[0].size) : undefined;
+  }
+
+  /** The size of a blob anywhere in the store, or undefined. */
+  async blobSize(digest: Digest): Promise<number | undefined> {
+    const rows: { size: number | string }[] = await this.sql`SELECT size FROM blobs WHERE digest = ${digest}`;
+    return rows[0] ? Number(rows[0].size) : undefined;
+  }
+
+  async blobInRepository(repository: string, digest: Digest): Promise<boolean> {
+    const rows = await this.sql`SELECT 1 AS x FROM repository_blobs WHERE repository = ${repository} AND digest = ${digest}`;
+    return rows.length > 0;
+  }
+
+  /** Record a committed blob and link it into `repository` (idempotent). */
+  async linkBlob(repository: string, digest: Digest, size: number, now = Date.now()): Promise<void> {
+    await this.write(async (tx) => {
+      await this.ensureRepository(tx, repository, now);
+      await tx`INSERT INTO blobs (digest, size, created_at) VALUES (${digest}, ${size}, ${now}) ON CONFLICT (digest) DO NOTHING`;
+      await tx`INSERT INTO repository_blobs (repository, digest, created_at) VALUES (${repository}, ${digest}, ${now})
+               ON CONFLICT (repository, digest) DO NOTHING`;
+    });
+  }
+
+  /** Link an already recorded blob into `repository`; false when the store has no such blob. */
+  async linkExistingBlob(repository: string, digest: Digest, now = Date.now()): Promise<boolean> {
+    return this.write(async (tx) => {
+      const rows = await tx`SELECT 1 AS x FROM blobs WHERE digest = ${digest}`;
+      if (rows.length === 0) return false;
+      await this.ensureRepository(tx, repository, now);
+      await tx`INSERT INTO repository_blobs (repository, digest, created_at) VALUES (${repository}, ${digest}, ${now})
+               ON CONFLICT (repository, digest) DO NOTHING`;
+      return true;
+    });
+  }
+
+  async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
+    const result = await this.sql`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${digest}`;
+    return result.count > 0;
+  }
+
+  /** Of `digests`, those linked into `repository`, with their sizes. */
+  async linkedBlobSizes(repository: string, digests: Digest[]): Promise<Map<Digest, number>> {
+    const found = new Map<Digest, number>();
+    if (digests.length === 0) return found;
+    const rows: { digest: Digest; size: number | string }[] = await this.sql`
+      SELECT b.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+      WHERE rb.repository = ${repository} AND rb.digest IN ${this.sql(digests)}`;
+    for (const r of rows) found.set(r.digest, Number(r.size));
+    return found;
+  }
+
+  /** Committed blobs after `after` in digest order (gc, fsck). */
+  async listBlobs(after: string | undefined, limit: number): Promise<BlobRow[]> {
+    const rows: { digest: Digest; size: number | string; created_at: number | string }[] = await this.sql`
+      SELECT digest, size, created_at FROM blobs WHERE digest > ${after ?? ""} ORDER BY digest LIMIT ${limit}`;
+    return rows.map((r) => ({ digest: r.digest, size: Number(r.size), created: Number(r.created_at) }));
+  }
+
+  /**
+   * Forget a blob that no manifest references and that was recorded before
+   * `createdBefore`: its links and its row go in one transaction. Returns
+   * true when the caller may now delete the bytes.
+   */
+  async forgetUnreferencedBlob(digest: Digest, createdBefore: number): Promise<boolean> {
+    return this.write(async (tx) => {
+      const rows: { created_at: number | string }[] = await tx`SELECT created_at FROM blobs WHERE digest = ${digest}`;
+      if (!rows[0] || Number(rows[0].created_at) >= createdBefore) return false;
+      const refs = await tx`SELECT 1 AS x FROM manifest_references WHERE digest = ${digest} LIMIT 1`;
+      if (refs.length > 0) return false;
+      await tx`DELETE FROM repository_blobs WHERE digest = ${digest}`;
+      await tx`DELETE FROM blobs WHERE digest = ${digest}`;
+      return true;
+    });
+  }
+
+  // --- manifests and tags ---------------------------------------------------
+
+  async manifest(repository: string, digest: Digest): Promise<ManifestWithContent | undefined> {
+    const rows: RawManifest[] = await this.sql`
+      SELECT digest, media_type, size, artifact_type, subject, annotations, content
+      FROM manifests WHERE repository = ${repository} AND digest = ${digest}`;
+    return rows[0] ? toManifest(rows[0]) : undefined;
+  }
+
+  async taggedManifest(repository: string, tag: string): Promise<ManifestWithContent | undefined> {
+    const rows: RawManifest[] = await this.sql`
+      SELECT m.digest, m.media_type, m.size, m.artifact_type, m.subject, m.annotations, m.content
+      FROM tags t JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest
+      WHERE t.repository = ${repository} AND t.name = ${tag}`;
+    return rows[0] ? toManifest(rows[0]) : undefined;
+  }
+
+  async manifestDescriptor(repository: string, digest: Digest): Promise<ManifestRow | undefined> {
+    const rows: RawManifest[] = await this.sql`
+      SELECT digest, media_type, size, artifact_type, subject, annotations
+      FROM manifests WHERE repository = ${repository} AND digest = ${digest}`;
+    return rows[0] ? toManifest(rows[0]) : undefined;
+  }
+
+  async taggedManifestDescriptor(repository: string, tag: string): Promise<ManifestRow | undefined> {
+    const rows: RawManifest[] = await this.sql`
+      SELECT m.digest, m.media_type, m.size, m.artifact_type, m.subject, m.annotations
+      FROM tags t JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest
+      WHERE t.repository = ${repository} AND t.name = ${tag}`;
+    return rows[0] ? toManifest(rows[0]) : undefined;
+  }
+
+  /** Of `digests`, those stored as manifests in `repository`. */
+  async presentManifests(repository: string, digests: Digest[]): Promise<Set<Digest>> {
+    if (digests.length === 0) return new Set();
+    const rows: { digest: Digest }[] = await this.sql`
+      SELECT digest FROM manifests WHERE repository = ${repository} AND digest IN ${this.sql(digests)}`;
+    return new Set(rows.map((r) => r.digest));
+  }
+
+  /**
+   * Store a manifest, what it references and its tags, in one transaction:
+   * either all of it is visible or none.
+   */
+  async putManifest(
+    repository: string,
+    manifest: ManifestWithContent,
+    references: Digest[],
+    tags: string[],
+    now = Date.now(),
+  ): Promise<void> {
+    await this.write(async (tx) => {
+      await this.ensureRepository(tx, repository, now);
+      const annotations = manifest.annotations ? JSON.stringify(manifest.annotations) : null;
+      await tx`
+        INSERT INTO manifests (repository, digest, media_type, size, artifact_type, subject, annotations, content, created_at)
+        VALUES (${repository}, ${manifest.digest}, ${manifest.mediaType}, ${manifest.size}, ${manifest.artifactType ?? null},
+                ${manifest.subject ?? null}, ${annotations}, ${manifest.content}, ${now})
+        ON CONFLICT (repository, digest) DO UPDATE SET media_type = excluded.media_type`;
+      for (const digest of new Set(references)) {
+        await tx`INSERT INTO manifest_references (repository, manifest, digest) VALUES (${repository}, ${manifest.digest}, ${digest})
+                 ON CONFLICT (repository, manifest, digest) DO NOTHING`;
+      }
+      for (const tag of tags) {
+        await tx`INSERT INTO tags (repository, name, digest, updated_at) VALUES (${repository}, ${tag}, ${manifest.digest}, ${now})
+                 ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`;
+      }
+    });
+  }
+
+  /** Delete a manifest and every tag pointing at it. False when there was none. */
+  async deleteManifest(repository: string, digest: Digest): Promise<boolean> {
+    return this.write(async (tx) => {
+      const result = await tx`DELETE FROM manifests WHERE repository = ${repository} AND digest = ${digest}`;
+      if (result.count === 0) return false;
+      await tx`DELETE FROM tags WHERE repository = ${repository} AND digest = ${digest}`;
+      await tx`DELETE FROM manifest_references WHERE repository = ${repository} AND manifest = ${digest}`;
+      return true;
+    });
+  }
+
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    const result = await this.sql`DELETE FROM tags WHERE repository = ${repository} AND name = ${tag}`;
+    return result.count > 0;
+  }
+
+  async tags(repository: string, last: string | undefined, limit: number): Promise<string[]> {
+    const rows: { name: string }[] = await this.sql`
+      SELECT name FROM tags WHERE repository = ${repository} AND name > ${last ?? ""} ORDER BY name LIMIT ${limit}`;
+    return rows.map((r) => r.name);
+  }
+
+  async referrers(repository: string, subject: Digest, artifactType?: string): Promise<ManifestRow[]> {
+    const rows: RawManifest[] =
+      artifactType === undefined
+        ? await this.sql`
+            SELECT digest, media_type, size, artifact_type, subject, annotations FROM manifests
+            WHERE repository = ${repository} AND subject = ${subject} ORDER BY digest`
+        : await this.sql`
+            SELECT digest, media_type, size, artifact_type, subject, annotations FROM manifests
+            WHERE repository = ${repository} AND subject = ${subject} AND artifact_type = ${artifactType} ORDER BY digest`;
+    return rows.map(toManifest);
+  }
+
+  /** Manifests after (repository, digest) in that order, without their bytes (gc, fsck). */
+  async listManifests(
+    after: { repository: string; digest: string } | undefined,
+    limit: number,
+  ): Promise<(ManifestRow & { repository: string })[]> {
+    const a = after ?? { repository: "", digest: "" };
+    const rows: (RawManifest & { repository: string })[] = await this.sql`
+      SELECT repository, digest, media_type, size, artifact_type, subject, annotations FROM manifests
+      WHERE repository > ${a.repository} OR (repository = ${a.repository} AND digest > ${a.digest})
+      ORDER BY repository, digest LIMIT ${limit}`;
+    return rows.map((r) => ({ repository: r.repository, ...toManifest(r) }));
+  }
+
+  // --- uploads --------------------------------------------------------------
+
+  async createUpload(id: string, repository: string, now = Date.now()): Promise<void> {
+    await this.sql`INSERT INTO uploads (id, repository, size, created_at, updated_at) VALUES (${id}, ${repository}, 0, ${now}, ${now})`;
+  }
+
+  async upload(id: string): Promise<UploadRow | undefined> {
+    const rows: { id: string; repository: string; size: number | string; created_at: number | string; updated_at: number | string }[] =
+      await this.sql`SELECT id, repository, size, created_at, updated_at FROM uploads WHERE id = ${id}`;
+    const r = rows[0];
+    return r && { id: r.id, repository: r.repository, size: Number(r.size), created: Number(r.created_at), updated: Number(r.updated_at) };
+  }
+
+  /** Move an upload from `from` to `to` bytes; false when another writer moved it first. */
+  async advanceUpload(id: string, from: number, to: number, now = Date.now()): Promise<boolean> {
+    const result = await this.sql`UPDATE uploads SET size = ${to}, updated_at = ${now} WHERE id = ${id} AND size = ${from}`;
+    return result.count > 0;
+  }
+
+  async deleteUpload(id: string): Promise<boolean> {
+    const result = await this.sql`DELETE FROM uploads WHERE id = ${id}`;
+    return result.count > 0;
+  }
+
+  /** Finish an upload: record and link its blob and forget the session, in one transaction. */
+  async completeUpload(id: string, repository: string, digest: Digest, size: number, now = Date.now()): Promise<void> {
+    await this.write(async (tx) => {
+      await this.ensureRepository(tx, repository, now);
+      await tx`INSERT INTO blobs (digest, size, created_at) VALUES (${digest}, ${size}, ${now}) ON CONFLICT (digest) DO NOTHING`;
+      await tx`INSERT INTO repository_blobs (repository, digest, created_at) VALUES (${repository}, ${digest}, ${now})
+               ON CONFLICT (repository, digest) DO NOTHING`;
+      await tx`DELETE FROM uploads WHERE id = ${id}`;
+    });
+  }
+
+  /** Uploads not touched since `before`. */
+  async staleUploads(before: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.sql`SELECT id FROM uploads WHERE updated_at < ${before}`;
+    return rows.map((r) => r.id);
+  }
+
+  async uploadExists(id: string): Promise<boolean> {
+    const rows = await this.sql`SELECT 1 AS x FROM uploads WHERE id = ${id}`;
+    return rows.length > 0;
+  }
+}
+
+function toManifest(r: RawManifest): ManifestWithContent {
+  return {
+    digest: r.digest as Digest,
+    mediaType: r.media_type,
+    size: Number(r.size),
+    ...(r.artifact_type ? { artifactType: r.artifact_type } : {}),
+    ...(r.subject ? { subject: r.subject as Digest } : {}),
+    ...(r.annotations ? { annotations: JSON.parse(r.annotations) as Record<string, string> } : {}),
+    content: r.content ?? new Uint8Array(0),
+  };
+}

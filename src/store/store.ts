@@ -1,0 +1,567 @@
+/**
+ * The embedded store: blobs through a BlobDriver, metadata in SQL, one
+ * image home on top. Order is always blob first, metadata second: bytes
+ * are verified and durably committed before the row that makes them
+ * visible, so a crash at any instant leaves at worst bytes no row names
+ * (an abandoned upload, or a blob gc sweeps after its grace window).
+ */
+import { randomUUID } from "node:crypto";
+import { utimes } from "node:fs/promises";
+import {
+  ContentMismatchError,
+  type Digest,
+  DigestError,
+  DigestHasher,
+  digestOf,
+  parseDigest,
+  type RegisteredAlgorithm,
+  verifiableAlgorithm,
+  verifyStream,
+} from "../digest/index.ts";
+import {
+  annotationsOf,
+  artifactTypeOf,
+  type BlobContent,
+  type BlobInput,
+  type BlobMounter,
+  type Closable,
+  type ContentDeleter,
+  type Descriptor,
+  type ImageHome,
+  type ListOptions,
+  type ManifestContent,
+  manifestReferences,
+  OciError,
+  parseManifest,
+  type ReferrersLister,
+} from "../oci/index.ts";
+import { NAME_TOTAL_LENGTH_MAX, patterns } from "../reference/index.ts";
+import type { BlobDriver } from "./blob-driver.ts";
+import { FilesystemDriver } from "./fs-driver.ts";
+import { type BlobRow, type ManifestRow, Metadata } from "./metadata.ts";
+import { blobPath, databasePath, isUploadId, uploadPath } from "./paths.ts";
+import type { ChunkBounds, UploadSessions, UploadStatus } from "./upload-sessions.ts";
+
+export interface StoreOptions {
+  /** The store directory (blobs, uploads, and the SQLite file by default). */
+  root: string;
+  /** Metadata database: `sqlite://…` or `postgres://…`. Default: `sqlite://<root>/metadata.db`. */
+  databaseUrl?: string;
+  /** Where blob bytes live. Default: the filesystem under `root`. */
+  driver?: BlobDriver;
+}
+
+/** Big enough to mean "all" on both SQLite and PostgreSQL (an int4 LIMIT). */
+const NO_LIMIT = 2_147_483_647;
+
+export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDeleter, Closable, UploadSessions {
+  readonly description: string;
+  /** Hash state of open upload sessions, over exactly the bytes committed so far. */
+  readonly #hashers = new Map<string, DigestHasher>();
+  /** Upload sessions a request is writing to right now (one writer per session). */
+  readonly #busy = new Set<string>();
+
+  private constructor(
+    readonly root: string,
+    readonly driver: BlobDriver,
+    readonly metadata: Metadata,
+  ) {
+    this.description = `store:${root}`;
+  }
+
+  static async open(options: StoreOptions): Promise<Store> {
+    const driver = options.driver ?? (await FilesystemDriver.open(options.root));
+    const metadata = await Metadata.open(options.databaseUrl ?? `sqlite://${databasePath(options.root)}`);
+    return new Store(options.root, driver, metadata);
+  }
+
+  get chunkMinLength(): number {
+    return this.driver.chunkMinLength;
+  }
+
+  async close(): Promise<void> {
+    await this.metadata.close();
+  }
+
+  // --- reading --------------------------------------------------------------
+
+  async resolve(repository: string, reference: string): Promise<Descriptor> {
+    const row = await this.#manifestRow(repository, reference, false);
+    return { mediaType: row.mediaType, digest: row.digest, size: row.size };
+  }
+
+  async manifest(repository: string, reference: string): Promise<ManifestContent> {
+    const row = await this.#manifestRow(repository, reference, true);
+    return { digest: row.digest, mediaType: row.mediaType, bytes: row.content! };
+  }
+
+  async #manifestRow(repository: string, reference: string, withContent: boolean): Promise<ManifestRow & { content?: Uint8Array }> {
+    checkRepository(repository);
+    const digest = referenceDigest(reference);
+    let row;
+    if (digest) {
+      row = withContent ? await this.metadata.manifest(repository, digest) : await this.metadata.manifestDescriptor(repository, digest);
+    } else {
+      checkTag(reference);
+      row = withContent
+        ? await this.metadata.taggedManifest(repository, reference)
+        : await this.metadata.taggedManifestDescriptor(repository, reference);
+    }
+    if (row) return row;
+    if (!(await this.metadata.repositoryExists(repository))) {
+      throw new OciError("NAME_UNKNOWN", `repository ${JSON.stringify(repository)} is not known to this registry`);
+    }
+    throw new OciError("MANIFEST_UNKNOWN", `manifest ${JSON.stringify(reference)} is not in repository ${JSON.stringify(repository)}`);
+  }
+
+  async blob(repository: string, digest: Digest): Promise<BlobContent> {
+    const size = await this.statBlob(repository, digest);
+    if (size === undefined) throw new OciError("BLOB_UNKNOWN", `blob ${digest} is not in repository ${JSON.stringify(repository)}`);
+    return this.driver.open(digest, size);
+  }
+
+  async statBlob(repository: string, digest: Digest): Promise<number | undefined> {
+    checkRepository(repository);
+    return this.metadata.linkedBlobSize(repository, digest);
+  }
+
+  async hasManifest(repository: string, digest: Digest): Promise<boolean> {
+    checkRepository(repository);
+    return (await this.metadata.manifestDescriptor(repository, digest)) !== undefined;
+  }
+
+  async repositories(options: ListOptions = {}): Promise<string[]> {
+    return this.metadata.repositories(options.last, options.limit ?? NO_LIMIT);
+  }
+
+  async tags(repository: string, options: ListOptions = {}): Promise<string[]> {
+    checkRepository(repository);
+    const tags = await this.metadata.tags(repository, options.last, options.limit ?? NO_LIMIT);
+    if (tags.length === 0 && !(await this.metadata.repositoryExists(repository))) {
+      throw new OciError("NAME_UNKNOWN", `repository ${JSON.stringify(repository)} is not known to this registry`);
+    }
+    return tags;
+  }
+
+  async referrers(repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
+    checkRepository(repository);
+    const rows = await this.metadata.referrers(repository, subject, artifactType);
+    return rows.map((r) => ({
+      mediaType: r.mediaType,
+      digest: r.digest,
+      size: r.size,
+      ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+      ...(r.annotations ? { annotations: r.annotations } : {}),
+    }));
+  }
+
+  // --- writing blobs --------------------------------------------------------
+
+  async putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void> {
+    checkRepository(repository);
+    checkVerifiable(blob.digest);
+    const stream = body instanceof Blob ? body.stream() : body;
+    const verified = stream.pipeThrough(verifyStream({ digest: blob.digest, size: blob.size }));
+    if ((await this.metadata.blobSize(blob.digest)) !== undefined && (await this.driver.stat(blob.digest))) {
+      // The store has these bytes: check the client's copy, keep ours.
+      await drain(verified).catch((error) => {
+        throw storageError(error);
+      });
+      await this.#freshen(blob.digest);
+      await this.metadata.linkExistingBlob(repository, blob.digest);
+      return;
+    }
+    const id = randomUUID();
+    await this.driver.createStaged(id);
+    let size: number;
+    try {
+      size = await this.driver.writeStaged(id, 0, verified);
+      await this.#freshenStaged(id);
+      await this.driver.commitStaged(id, blob.digest, size);
+    } catch (error) {
+      await this.driver.deleteStaged(id).catch(() => undefined);
+      throw storageError(error);
+    }
+    await this.metadata.linkBlob(repository, blob.digest, size);
+  }
+
+  async mountBlob(repository: string, fromRepository: string | undefined, digest: Digest): Promise<boolean> {
+    checkRepository(repository);
+    if (fromRepository !== undefined) {
+      checkRepository(fromRepository);
+      if (!(await this.metadata.blobInRepository(fromRepository, digest))) return false;
+    }
+    if (await this.metadata.blobInRepository(repository, digest)) return true;
+    return this.metadata.linkExistingBlob(repository, digest);
+  }
+
+  // --- upload sessions ------------------------------------------------------
+
+  async startUpload(repository: string): Promise<UploadStatus> {
+    checkRepository(repository);
+    const id = randomUUID();
+    // Bytes first: a session row never points at a missing file.
+    await this.driver.createStaged(id);
+    await this.metadata.createUpload(id, repository);
+    this.#hashers.set(id, new DigestHasher("sha256"));
+    return { id, offset: 0 };
+  }
+
+  async uploadStatus(repository: string, id: string): Promise<UploadStatus> {
+    const session = await this.#session(repository, id);
+    return { id, offset: session.size };
+  }
+
+  async appendUpload(
+    repository: string,
+    id: string,
+    body: ReadableStream<Uint8Array>,
+    bounds: ChunkBounds = {},
+  ): Promise<UploadStatus> {
+    return this.#exclusive(id, async () => {
+      const session = await this.#session(repository, id);
+      checkStart(bounds, session.size);
+      const written = await this.#append(id, session.size, body, bounds.length);
+      return { id, offset: session.size + written };
+    });
+  }
+
+  async finishUpload(
+    repository: string,
+    id: string,
+    digest: Digest,
+    body?: ReadableStream<Uint8Array>,
+    bounds: ChunkBounds = {},
+  ): Promise<void> {
+    await this.#exclusive(id, async () => {
+      const session = await this.#session(repository, id);
+      const algorithm = checkVerifiable(digest);
+      let size = session.size;
+      if (body) {
+        checkStart(bounds, size);
+        size += await this.#append(id, size, body, bounds.length);
+      }
+      let hasher = this.#hashers.get(id);
+      if (!hasher || hasher.size !== size || hasher.algorithm !== algorithm) hasher = await this.#rehash(id, size, algorithm);
+      const actual = hasher.digest();
+      this.#hashers.delete(id);
+      if (actual !== digest) {
+        // The bytes can never become this blob; nothing of them stays.
+        await this.metadata.deleteUpload(id);
+        await this.driver.deleteStaged(id);
+        throw new OciError("DIGEST_INVALID", `uploaded content hashes to ${actual}, not ${digest}`, { expected: digest, actual });
+      }
+      try {
+        await this.#freshenStaged(id);
+        await this.driver.commitStaged(id, digest, size);
+      } catch (error) {
+        throw storageError(error);
+      }
+      await this.metadata.completeUpload(id, repository, digest, size);
+    });
+  }
+
+  async cancelUpload(repository: string, id: string): Promise<void> {
+    await this.#exclusive(id, async () => {
+      await this.#session(repository, id);
+      await this.metadata.deleteUpload(id);
+      await this.driver.deleteStaged(id);
+      this.#hashers.delete(id);
+    });
+  }
+
+  /**
+   * Remove upload sessions idle for longer than `maxAgeMs`, and staged
+   * bytes no session owns (left by a crash) that are as old. Returns how
+   * many were removed.
+   */
+  async sweepUploads(maxAgeMs: number, now = Date.now()): Promise<number> {
+    const before = now - maxAgeMs;
+    let removed = 0;
+    for (const id of await this.metadata.staleUploads(before)) {
+      if (this.#busy.has(id)) continue;
+      await this.metadata.deleteUpload(id);
+      await this.driver.deleteStaged(id);
+      this.#hashers.delete(id);
+      removed++;
+    }
+    for await (const staged of this.driver.listStaged()) {
+      if (staged.modified >= before || this.#busy.has(staged.id)) continue;
+      if (await this.metadata.uploadExists(staged.id)) continue;
+      await this.driver.deleteStaged(staged.id);
+      removed++;
+    }
+    return removed;
+  }
+
+  async #session(repository: string, id: string) {
+    checkRepository(repository);
+    const session = isUploadId(id) ? await this.metadata.upload(id) : undefined;
+    if (!session || session.repository !== repository) {
+      throw new OciError("BLOB_UPLOAD_UNKNOWN", `upload ${JSON.stringify(id)} is not in progress for repository ${JSON.stringify(repository)}`);
+    }
+    return session;
+  }
+
+  /** One writer per session: a second concurrent request gets 416 and re-reads the offset. */
+  async #exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#busy.has(id)) {
+      throw new OciError("RANGE_INVALID", `upload ${id} is being written by another request`);
+    }
+    this.#busy.add(id);
+    try {
+      return await fn();
+    } finally {
+      this.#busy.delete(id);
+    }
+  }
+
+  /** Write one chunk at `offset`, hashing it as it passes; all or nothing. Returns its length. */
+  async #append(id: string, offset: number, body: ReadableStream<Uint8Array>, length?: number): Promise<number> {
+    let hasher = this.#hashers.get(id);
+    if (!hasher || hasher.size !== offset || hasher.algorithm !== "sha256") {
+      // Resuming after a restart (or after another process wrote): rebuild the hash from the bytes on disk.
+      hasher = await this.#rehash(id, offset, "sha256");
+    }
+    this.#hashers.delete(id);
+    const tap = hashingTap(hasher, length);
+    let written: number;
+    try {
+      written = await this.driver.writeStaged(id, offset, body.pipeThrough(tap));
+    } catch (error) {
+      throw storageError(error);
+    }
+    if (!(await this.metadata.advanceUpload(id, offset, offset + written))) {
+      throw new OciError("RANGE_INVALID", `upload ${id} was moved by another writer`);
+    }
+    this.#hashers.set(id, hasher);
+    return written;
+  }
+
+  async #rehash(id: string, length: number, algorithm: RegisteredAlgorithm): Promise<DigestHasher> {
+    const hasher = new DigestHasher(algorithm);
+    for await (const chunk of this.driver.readStaged(id, length)) hasher.update(chunk);
+    if (hasher.size !== length) throw new Error(`upload ${id} has ${hasher.size} bytes on disk, expected ${length}`);
+    return hasher;
+  }
+
+  /**
+   * A blob that just became wanted again must not look old to gc's grace
+   * window (a local file's mtime is what gc checks for unrecorded bytes).
+   */
+  async #freshen(digest: Digest): Promise<void> {
+    if (!(this.driver instanceof FilesystemDriver)) return;
+    const now = new Date();
+    await utimes(blobPath(this.root, digest), now, now).catch(() => undefined);
+  }
+
+  async #freshenStaged(id: string): Promise<void> {
+    if (!(this.driver instanceof FilesystemDriver)) return;
+    const now = new Date();
+    await utimes(uploadPath(this.root, id), now, now).catch(() => undefined);
+  }
+
+  // --- manifests ------------------------------------------------------------
+
+  async putManifest(
+    repository: string,
+    reference: string,
+    content: { bytes: Uint8Array; mediaType: string },
+    options: { tags?: string[] } = {},
+  ): Promise<Digest> {
+    checkRepository(repository);
+    const parsed = parseManifest(content.bytes, content.mediaType);
+    const tags = [...(options.tags ?? [])];
+    let digest: Digest;
+    const asDigest = referenceDigest(reference);
+    if (asDigest) {
+      const actual = digestOf(content.bytes, checkVerifiable(asDigest));
+      if (actual !== asDigest) {
+        throw new OciError("DIGEST_INVALID", `manifest hashes to ${actual}, not ${asDigest}`, { expected: asDigest, actual });
+      }
+      digest = asDigest;
+    } else {
+      checkTag(reference);
+      digest = digestOf(content.bytes);
+      tags.unshift(reference);
+    }
+    for (const tag of tags) checkTag(tag);
+
+    const refs = manifestReferences(parsed);
+    const blobDigests = refs.blobs.map((d) => d.digest);
+    const sizes = await this.metadata.linkedBlobSizes(repository, blobDigests);
+    const missing: Digest[] = blobDigests.filter((d) => !sizes.has(d));
+    const childDigests = refs.manifests.map((d) => d.digest);
+    const present = await this.metadata.presentManifests(repository, childDigests);
+    missing.push(...childDigests.filter((d) => !present.has(d)));
+    if (missing.length > 0) {
+      throw new OciError(
+        "MANIFEST_BLOB_UNKNOWN",
+        `manifest references ${missing.length === 1 ? "a blob or manifest" : `${missing.length} blobs or manifests`} not in repository ${JSON.stringify(repository)}: ${missing.slice(0, 3).join(", ")}`,
+        { missing: [...new Set(missing)] },
+      );
+    }
+    for (const d of refs.blobs) {
+      const stored = sizes.get(d.digest);
+      if (stored !== undefined && stored !== d.size) {
+        throw new OciError("MANIFEST_INVALID", `descriptor of ${d.digest} says ${d.size} bytes; the blob has ${stored}`);
+      }
+    }
+    const artifactType = artifactTypeOf(parsed);
+    const annotations = annotationsOf(parsed);
+    await this.metadata.putManifest(
+      repository,
+      {
+        digest,
+        mediaType: parsed.mediaType,
+        size: content.bytes.byteLength,
+        ...(artifactType ? { artifactType } : {}),
+        ...(refs.subject ? { subject: refs.subject.digest } : {}),
+        ...(annotations ? { annotations } : {}),
+        content: content.bytes,
+      },
+      [...blobDigests, ...childDigests],
+      tags,
+    );
+    return digest;
+  }
+
+  // --- deleting -------------------------------------------------------------
+
+  async deleteManifest(repository: string, digest: Digest): Promise<void> {
+    checkRepository(repository);
+    if (!(await this.metadata.deleteManifest(repository, digest))) {
+      throw new OciError("MANIFEST_UNKNOWN", `manifest ${digest} is not in repository ${JSON.stringify(repository)}`);
+    }
+  }
+
+  async deleteTag(repository: string, tag: string): Promise<void> {
+    checkRepository(repository);
+    checkTag(tag);
+    if (!(await this.metadata.deleteTag(repository, tag))) {
+      throw new OciError("MANIFEST_UNKNOWN", `tag ${JSON.stringify(tag)} is not in repository ${JSON.stringify(repository)}`);
+    }
+  }
+
+  /** Unlink a blob from a repository. The bytes stay until gc finds nothing else uses them. */
+  async deleteBlob(repository: string, digest: Digest): Promise<void> {
+    checkRepository(repository);
+    if (!(await this.metadata.unlinkBlob(repository, digest))) {
+      throw new OciError("BLOB_UNKNOWN", `blob ${digest} is not in repository ${JSON.stringify(repository)}`);
+    }
+  }
+
+  // --- for gc and fsck ------------------------------------------------------
+
+  /** Every manifest of every repository (without bytes), in (repository, digest) order. */
+  async *allManifests(pageSize = 1000): AsyncIterable<ManifestRow & { repository: string }> {
+    let after: { repository: string; digest: string } | undefined;
+    for (;;) {
+      const page = await this.metadata.listManifests(after, pageSize);
+      yield* page;
+      const last = page.at(-1);
+      if (!last || page.length < pageSize) return;
+      after = { repository: last.repository, digest: last.digest };
+    }
+  }
+
+  /** Every recorded blob, in digest order. */
+  async *allBlobs(pageSize = 1000): AsyncIterable<BlobRow> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.metadata.listBlobs(after, pageSize);
+      yield* page;
+      const last = page.at(-1);
+      if (!last || page.length < pageSize) return;
+      after = last.digest;
+    }
+  }
+
+  /**
+   * Delete a blob that no manifest references and that was recorded more
+   * than `graceMs` ago: its links and row first, then its bytes. Returns
+   * true when it was deleted.
+   */
+  async deleteBlobIfUnreferenced(digest: Digest, graceMs: number, now = Date.now()): Promise<boolean> {
+    if (!(await this.metadata.forgetUnreferencedBlob(digest, now - graceMs))) return false;
+    await this.driver.delete(digest);
+    return true;
+  }
+}
+
+/** Repository names as the distribution grammar allows them (path components only, ≤ 255). */
+export function checkRepository(name: string): void {
+  if (name.length > NAME_TOTAL_LENGTH_MAX || !patterns.ANCHORED_REMOTE_NAME.test(name)) {
+    throw new OciError("NAME_INVALID", `invalid repository name ${JSON.stringify(name.slice(0, 300))}`, { name: name.slice(0, 300) });
+  }
+}
+
+function checkTag(tag: string): void {
+  if (!patterns.ANCHORED_TAG.test(tag)) {
+    throw new OciError("TAG_INVALID", `invalid tag ${JSON.stringify(tag.slice(0, 200))}: a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
+  }
+}
+
+/** A reference containing ":" is a digest (tags cannot contain one); returns undefined for tags. */
+function referenceDigest(reference: string): Digest | undefined {
+  if (!reference.includes(":")) return undefined;
+  try {
+    return parseDigest(reference);
+  } catch (error) {
+    if (error instanceof DigestError) throw new OciError("DIGEST_INVALID", error.describe());
+    throw error;
+  }
+}
+
+function checkVerifiable(digest: Digest): RegisteredAlgorithm {
+  try {
+    return verifiableAlgorithm(digest);
+  } catch (error) {
+    if (error instanceof DigestError) throw new OciError("DIGEST_INVALID", error.describe());
+    throw error;
+  }
+}
+
+function checkStart(bounds: ChunkBounds, offset: number): void {
+  if (bounds.start !== undefined && bounds.start !== offset) {
+    throw new OciError("RANGE_INVALID", `chunk starts at ${bounds.start}, but the upload has ${offset} bytes`, { offset });
+  }
+}
+
+/** Hash bytes as they pass; with a declared length, fail the stream on any other length. */
+function hashingTap(hasher: DigestHasher, length?: number): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (length !== undefined && seen > length) {
+        controller.error(new ContentMismatchError("size", String(length), `more than ${length}`));
+        return;
+      }
+      hasher.update(chunk);
+      controller.enqueue(chunk);
+    },
+    flush(controller) {
+      if (length !== undefined && seen !== length) controller.error(new ContentMismatchError("size", String(length), String(seen)));
+    },
+  });
+}
+
+async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+  for await (const _ of stream);
+}
+
+/** Client-caused content errors become their OCI codes; a full disk says so. */
+function storageError(error: unknown): unknown {
+  if (error instanceof OciError) return error;
+  if (error instanceof ContentMismatchError) {
+    return error.kind === "digest"
+      ? new OciError("DIGEST_INVALID", error.describe(), { expected: error.expected, actual: error.actual })
+      : new OciError("SIZE_INVALID", error.describe());
+  }
+  if (error instanceof DigestError) return new OciError("DIGEST_INVALID", error.describe());
+  if ((error as NodeJS.ErrnoException | null)?.code === "ENOSPC") {
+    return new OciError("UNAVAILABLE", "the store's disk is full", undefined, 507);
+  }
+  return error;
+}

@@ -53,7 +53,8 @@ function describe(input: string, ref: Reference | DigestReference) {
   return {
     input,
     name: ref.name,
-    domain: ref.domain,
+    // Empty only for a name whose candidate domain the grammar refused (`foo_bar.com/app`).
+    ...(ref.domain ? { domain: ref.domain } : {}),
     path: ref.path,
     ...(ref.tag ? { tag: ref.tag } : {}),
     ...(ref.digest ? { digest: ref.digest } : {}),

@@ -48,7 +48,13 @@ export class Reference {
     return this.name + (this.tag ? `:${this.tag}` : "") + (this.digest ? `@${this.digest}` : "");
   }
 
-  /** The short form docker prints: `busybox` for `docker.io/library/busybox`. */
+  /**
+   * The short form docker prints: `busybox` for `docker.io/library/busybox`.
+   * Like docker's, it does not always read back as the same name: on
+   * docker.io, a path whose first component looks like a domain
+   * (`docker.io/foo.bar/baz` -> `foo.bar/baz`) reads back on that domain.
+   * Use `toString()` wherever the text must be parsed again.
+   */
   get familiarName(): string {
     if (this.domain !== DEFAULT_DOMAIN) return this.name;
     const rest = this.path.startsWith(OFFICIAL_REPO_PREFIX) ? this.path.slice(OFFICIAL_REPO_PREFIX.length) : "";

@@ -1,0 +1,50 @@
+/**
+ * What the copy engine tells its caller while it works. Nothing in the
+ * engine prints: the command line renders these as a progress line, log
+ * lines or JSON; the admin API keeps them for a job's status.
+ */
+import type { Digest } from "../digest/index.ts";
+import type { PlanTotals } from "./plan.ts";
+
+/** How an image ended. */
+export type ImageOutcome =
+  /** Content moved: blobs and manifests were written, then the tag. */
+  | "copied"
+  /** Everything was there already; only the tag was written. */
+  | "tagged"
+  /** Everything was there already, tag included: nothing written. */
+  | "present";
+
+export type SyncEvent =
+  /** Planning is over; totals of what will move. */
+  | { type: "planned"; totals: PlanTotals }
+  /** A platform filter rewrote an index (or picked one manifest of it): the image's digest changed. */
+  | { type: "platform-filtered"; image: string; from: Digest; to: Digest; platforms: string[] }
+  | { type: "warning"; message: string }
+  | { type: "blob-started"; repository: string; digest: Digest; size: number; action: "push" | "mount" }
+  /** Bytes of a blob upload that passed since the last event (only for uploads that stream through the engine). */
+  | { type: "blob-progress"; digest: Digest; bytes: number }
+  | { type: "blob-done"; repository: string; digest: Digest; size: number; action: "pushed" | "mounted" }
+  | { type: "manifest-pushed"; repository: string; reference: string; digest: Digest }
+  | { type: "image-done"; image: string; target: string; digest: Digest; outcome: ImageOutcome }
+  | { type: "image-failed"; image: string; target?: string; error: string }
+  /** An image not finished because the run stopped (after a failure without keep-going, or on cancellation). */
+  | { type: "image-cancelled"; image: string; target?: string }
+  | { type: "done"; summary: SyncSummary };
+
+export type SyncEventListener = (event: SyncEvent) => void;
+
+export interface SyncSummary {
+  images: { total: number; synced: number; skipped: number; failed: number; cancelled: number };
+  blobs: { pushed: number; mounted: number; skipped: number };
+  manifests: { pushed: number };
+  /** Bytes uploaded. */
+  bytes: number;
+  seconds: number;
+  /** Upload rate in MB/s (10^6 bytes), over the whole run. */
+  mbPerSecond: number;
+  /** True when the caller's signal stopped the run. */
+  interrupted: boolean;
+  /** One line per failed image. */
+  failures: { image: string; error: string }[];
+}

@@ -1,0 +1,74 @@
+/**
+ * HTTP basic authentication against bcrypt hashes. bcrypt is slow on
+ * purpose (tens of ms), and clients send credentials on every request, so
+ * a verified Authorization value is remembered for a short while; the
+ * cache holds a hash of it, never the password. Concurrent requests with
+ * the same credentials share one verification.
+ */
+import { OciError } from "../oci/index.ts";
+
+export interface BasicAuthOptions {
+  /** How long a verified credential is trusted without bcrypt (ms). */
+  cacheMs?: number;
+  /** The realm of the WWW-Authenticate challenge. */
+  realm?: string;
+}
+
+const CACHE_LIMIT = 1024;
+
+export class BasicAuthenticator {
+  readonly realm: string;
+  readonly #users: Map<string, string>;
+  readonly #cacheMs: number;
+  readonly #verified = new Map<string, { result: Promise<string | undefined>; expires: number }>();
+
+  constructor(users: Map<string, string>, options: BasicAuthOptions = {}) {
+    this.#users = users;
+    this.#cacheMs = options.cacheMs ?? 60_000;
+    this.realm = options.realm ?? "stevedore";
+  }
+
+  get challenge(): string {
+    return `Basic realm=${JSON.stringify(this.realm)}`;
+  }
+
+  /** The user name when `authorization` holds valid credentials, else undefined. */
+  async verify(authorization: string | null | undefined, now = Date.now()): Promise<string | undefined> {
+    if (!authorization?.toLowerCase().startsWith("basic ")) return undefined;
+    const key = new Bun.CryptoHasher("sha256").update(authorization).digest("hex");
+    const cached = this.#verified.get(key);
+    if (cached && cached.expires > now) return cached.result;
+    if (this.#verified.size >= CACHE_LIMIT) this.#verified.clear();
+    const result = this.#check(authorization.slice(6).trim());
+    this.#verified.set(key, { result, expires: now + this.#cacheMs });
+    // Failures are not remembered: a wrong password always costs a bcrypt.
+    if ((await result) === undefined) this.#verified.delete(key);
+    return result;
+  }
+
+  async #check(encoded: string): Promise<string | undefined> {
+    let decoded: string;
+    try {
+      decoded = Buffer.from(encoded, "base64").toString("utf8");
+    } catch {
+      return undefined;
+    }
+    const colon = decoded.indexOf(":");
+    if (colon < 0) return undefined;
+    const user = decoded.slice(0, colon);
+    const hash = this.#users.get(user);
+    if (!hash) return undefined;
+    try {
+      return (await Bun.password.verify(decoded.slice(colon + 1), hash, "bcrypt")) ? user : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Throws OciError UNAUTHORIZED unless the request carries valid credentials. */
+  async require(request: Request): Promise<string> {
+    const user = await this.verify(request.headers.get("authorization"));
+    if (user === undefined) throw new OciError("UNAUTHORIZED", "authentication required");
+    return user;
+  }
+}

@@ -1,0 +1,40 @@
+/** A registry app over a fresh store in a temp dir, driven in-process. */
+import { createRegistryApp, type RegistryAppOptions } from "../../../src/registry/index.ts";
+import { Store } from "../../../src/store/index.ts";
+import { tempDir, type TestBlob, type TestManifest } from "../store/fixtures.ts";
+
+export async function registry(options: RegistryAppOptions = {}) {
+  const dir = await tempDir();
+  const store = await Store.open({ root: dir.path });
+  const app = createRegistryApp(store, options);
+  const request = (path: string, init: RequestInit = {}) => app.request(path, init);
+  return {
+    dir,
+    store,
+    app,
+    request,
+    async pushBlob(repo: string, b: TestBlob) {
+      const res = await request(`/v2/${repo}/blobs/uploads/?digest=${b.digest}`, { method: "POST", body: b.bytes });
+      if (res.status !== 201) throw new Error(`push blob: ${res.status} ${await res.text()}`);
+    },
+    async pushManifest(repo: string, reference: string, m: TestManifest) {
+      const res = await request(`/v2/${repo}/manifests/${reference}`, {
+        method: "PUT",
+        body: m.bytes,
+        headers: { "Content-Type": m.mediaType },
+      });
+      if (res.status !== 201) throw new Error(`push manifest: ${res.status} ${await res.text()}`);
+      return res;
+    },
+    async [Symbol.asyncDispose]() {
+      await store.close();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** The error code of a JSON error envelope. */
+export async function errorCode(res: Response): Promise<string> {
+  const body = (await res.json()) as { errors?: { code: string }[] };
+  return body.errors?.[0]?.code ?? "(none)";
+}

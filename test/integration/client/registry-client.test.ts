@@ -12,7 +12,7 @@ import { type Digest, digestOf } from "../../../src/digest/index.ts";
 import { MediaType, OciError } from "../../../src/oci/index.ts";
 import { type DockerRegistry, startDockerRegistry } from "../../helpers/docker-registry.ts";
 import { generateArtifact, generateImage, generateMultiArch, type GeneratedManifest, randomBytes } from "../../helpers/images.ts";
-import { pushImages, skopeo } from "./skopeo.ts";
+import { pushImages, skopeo } from "../../helpers/skopeo.ts";
 
 const base = { certDirs: [], env: {}, retry: { baseDelayMs: 10 } };
 let registry: DockerRegistry;

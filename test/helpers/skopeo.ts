@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type GeneratedManifest, writeOciLayout } from "../../helpers/images.ts";
+import { type GeneratedManifest, writeOciLayout } from "./images.ts";
 
 export async function skopeo(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
   const child = Bun.spawn(["skopeo", ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });

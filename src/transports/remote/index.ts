@@ -1,0 +1,2 @@
+export * from "./docker-location.ts";
+export * from "./registry-home.ts";

@@ -1,0 +1,159 @@
+/**
+ * A registry as an image home (`docker://HOST`): the image interface
+ * spoken over the Distribution API. Repository names are paths on that
+ * registry. Uploads stream with the digest in the final PUT; the registry
+ * verifies it, so bytes pass through here without a second hash.
+ */
+import { RegistryClient, type RegistryClientOptions, type UploadOptions, type UploadSession } from "../../client/index.ts";
+import type { Digest } from "../../digest/index.ts";
+import {
+  type BlobContent,
+  type BlobInput,
+  type BlobMounter,
+  type ByteRange,
+  type Closable,
+  type ContentDeleter,
+  type Descriptor,
+  type ImageHome,
+  type ListOptions,
+  type ManifestContent,
+  OciError,
+  type ReferrersLister,
+} from "../../oci/index.ts";
+
+/** Sessions a mount opened (202) and the next upload of that blob will use; bounded. */
+const PENDING_SESSIONS_MAX = 1024;
+
+export interface RegistryHomeOptions {
+  /** How uploads are sent (chunk size for flaky links, single POST). */
+  upload?: Omit<UploadOptions, "session">;
+}
+
+export class RegistryHome implements ImageHome, BlobMounter, ReferrersLister, ContentDeleter, Closable {
+  readonly client: RegistryClient;
+  readonly description: string;
+  readonly #options: RegistryHomeOptions;
+  readonly #sessions = new Map<string, UploadSession>();
+
+  constructor(client: RegistryClient, options: RegistryHomeOptions = {}) {
+    this.client = client;
+    this.description = `docker://${client.registry}`;
+    this.#options = options;
+  }
+
+  /** The registry as references name it (`host:port`). */
+  get registry(): string {
+    return this.client.registry;
+  }
+
+  async resolve(repository: string, reference: string): Promise<Descriptor> {
+    const descriptor = await this.client.headManifest(repository, reference);
+    if (!descriptor) {
+      throw new OciError("MANIFEST_UNKNOWN", `${this.registry}/${repository}${reference.includes(":") ? "@" : ":"}${reference}: manifest unknown to registry`);
+    }
+    return descriptor;
+  }
+
+  manifest(repository: string, reference: string): Promise<ManifestContent> {
+    return this.client.getManifest(repository, reference);
+  }
+
+  async blob(repository: string, digest: Digest): Promise<BlobContent> {
+    const size = await this.client.headBlob(repository, digest);
+    if (size === undefined) throw new OciError("BLOB_UNKNOWN", `${this.registry}/${repository}@${digest}: blob unknown to registry`);
+    return {
+      digest,
+      size,
+      stream: (range?: ByteRange) => lazyStream(() => this.client.getBlob(repository, digest, range)),
+    };
+  }
+
+  statBlob(repository: string, digest: Digest): Promise<number | undefined> {
+    return this.client.headBlob(repository, digest);
+  }
+
+  async hasManifest(repository: string, digest: Digest): Promise<boolean> {
+    return (await this.client.headManifest(repository, digest)) !== undefined;
+  }
+
+  async repositories(options?: ListOptions): Promise<string[]> {
+    return (await this.client.repositories(options)).sort();
+  }
+
+  async tags(repository: string, options?: ListOptions): Promise<string[]> {
+    return (await this.client.tags(repository, options)).sort();
+  }
+
+  /**
+   * Upload a blob. A Blob body (a file, a slice of an archive) is sent
+   * without copying and can be resumed after a dropped connection; a stream
+   * is sent once, so its caller retries by opening the source again.
+   */
+  async putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void> {
+    const key = `${repository}@${blob.digest}`;
+    const session = this.#sessions.get(key);
+    this.#sessions.delete(key);
+    await this.client.uploadBlob(repository, blob, body, { ...this.#options.upload, ...(session ? { session } : {}) });
+  }
+
+  putManifest(repository: string, reference: string, content: { bytes: Uint8Array; mediaType: string }): Promise<Digest> {
+    return this.client.putManifest(repository, reference, content);
+  }
+
+  async mountBlob(repository: string, fromRepository: string | undefined, digest: Digest): Promise<boolean> {
+    const result = await this.client.mountBlob(repository, fromRepository, digest);
+    if (result.mounted) return true;
+    if (result.session) {
+      // The registry opened an upload instead: keep it for the putBlob that follows.
+      if (this.#sessions.size >= PENDING_SESSIONS_MAX) this.#sessions.delete(this.#sessions.keys().next().value!);
+      this.#sessions.set(`${repository}@${digest}`, result.session);
+    }
+    return false;
+  }
+
+  referrers(repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
+    return this.client.referrers(repository, subject, artifactType);
+  }
+
+  deleteManifest(repository: string, digest: Digest): Promise<void> {
+    return this.client.deleteManifest(repository, digest);
+  }
+
+  deleteTag(repository: string, tag: string): Promise<void> {
+    return this.client.deleteManifest(repository, tag);
+  }
+
+  deleteBlob(repository: string, digest: Digest): Promise<void> {
+    return this.client.deleteBlob(repository, digest);
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}
+
+/** The registry at `host[:port]` as a home; TLS material and credentials are found as docker and podman find them. */
+export function openRegistry(registry: string, options: RegistryClientOptions & RegistryHomeOptions = {}): RegistryHome {
+  return new RegistryHome(RegistryClient.open(registry, options), options);
+}
+
+/** A stream whose request starts when it is created and whose errors arrive through it. */
+function lazyStream(open: () => Promise<ReadableStream<Uint8Array>>): ReadableStream<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async start() {
+        reader = (await open()).getReader();
+      },
+      async pull(controller) {
+        const { done, value } = await reader!.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel(reason) {
+        return reader?.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -4,7 +4,13 @@
  * as the spec's JSON envelope; the CLI as one line and an exit code.
  */
 
-/** The error codes of the OCI distribution spec, plus the distribution extras clients know. */
+/**
+ * The error codes of the OCI distribution spec (its table lists fourteen:
+ * drafts numbered them code-1 to code-15 with code-11 left out, which is
+ * where a count of fifteen comes from), then the extras of the CNCF
+ * distribution registry that clients also understand. Messages are the
+ * spec's descriptions.
+ */
 export const ERROR_CODES = {
   BLOB_UNKNOWN: { status: 404, message: "blob unknown to registry" },
   BLOB_UPLOAD_INVALID: { status: 400, message: "blob upload invalid" },
@@ -29,6 +35,24 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The codes the OCI distribution spec defines, in its order. */
+export const OCI_SPEC_ERROR_CODES = [
+  "BLOB_UNKNOWN",
+  "BLOB_UPLOAD_INVALID",
+  "BLOB_UPLOAD_UNKNOWN",
+  "DIGEST_INVALID",
+  "MANIFEST_BLOB_UNKNOWN",
+  "MANIFEST_INVALID",
+  "MANIFEST_UNKNOWN",
+  "NAME_INVALID",
+  "NAME_UNKNOWN",
+  "SIZE_INVALID",
+  "UNAUTHORIZED",
+  "DENIED",
+  "UNSUPPORTED",
+  "TOOMANYREQUESTS",
+] as const satisfies readonly ErrorCode[];
 
 export class OciError extends Error {
   override readonly name = "OciError";

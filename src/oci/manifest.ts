@@ -15,6 +15,8 @@ import {
   isSchema1Type,
 } from "./media-types.ts";
 
+const DOCKER_MANIFEST_TYPES: readonly string[] = [MediaType.dockerManifest, MediaType.dockerManifestList];
+
 /** Registries refuse bigger manifests (distribution and the OCI spec use 4 MiB). */
 export const MANIFEST_SIZE_MAX = 4 * 1024 * 1024;
 
@@ -65,9 +67,15 @@ export function parseManifest(bytes: Uint8Array, declaredType?: string): ParsedM
   if (bytes.byteLength > MANIFEST_SIZE_MAX) {
     throw new OciError("MANIFEST_INVALID", `manifest is ${bytes.byteLength} bytes; the limit is ${MANIFEST_SIZE_MAX}`, undefined, 413);
   }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new OciError("MANIFEST_INVALID", "manifest is not valid UTF-8");
+  }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    json = JSON.parse(text);
   } catch (error) {
     throw new OciError("MANIFEST_INVALID", `manifest is not valid JSON: ${(error as Error).message}`);
   }
@@ -88,6 +96,11 @@ export function parseManifest(bytes: Uint8Array, declaredType?: string): ParsedM
     else throw new OciError("MANIFEST_INVALID", "cannot tell the manifest type: no mediaType, config or manifests");
   }
   if (isSchema1Type(mediaType)) throw new OciError("MANIFEST_INVALID", SCHEMA1_REFUSED);
+  // Docker's formats always name themselves (distribution refuses them
+  // otherwise); only OCI's may leave mediaType out.
+  if (DOCKER_MANIFEST_TYPES.includes(mediaType) && inner === undefined) {
+    throw new OciError("MANIFEST_INVALID", `a ${mediaType} manifest must carry its mediaType`);
+  }
   if (isIndexType(mediaType)) {
     const result = imageIndexSchema.safeParse(json);
     if (!result.success) throw new OciError("MANIFEST_INVALID", `invalid index: ${describeZodError(result.error)}`);

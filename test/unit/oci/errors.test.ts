@@ -4,7 +4,7 @@ import { ERROR_CODES, OCI_SPEC_ERROR_CODES, OciError } from "../../../src/oci/in
 test("the OCI distribution spec's codes, each with its status", () => {
   // The spec's table has fourteen codes; there is no fifteenth (drafts
   // numbered them code-1 to code-15 and skipped code-11).
-  const spec = {
+  const spec: Record<string, number> = {
     BLOB_UNKNOWN: 404,
     BLOB_UPLOAD_INVALID: 400,
     BLOB_UPLOAD_UNKNOWN: 404,

@@ -21,7 +21,8 @@ test("the OCI distribution spec's codes, each with its status", () => {
     TOOMANYREQUESTS: 429,
   };
   expect([...OCI_SPEC_ERROR_CODES]).toEqual(Object.keys(spec) as never);
-  expect(Object.fromEntries(OCI_SPEC_ERROR_CODES.map((code) => [code, ERROR_CODES[code].status]))).toEqual(spec);
+  const statuses: Record<string, number> = Object.fromEntries(OCI_SPEC_ERROR_CODES.map((c) => [c, ERROR_CODES[c].status]));
+  expect(statuses).toEqual(spec);
   // The spec's descriptions are the default messages.
   expect(ERROR_CODES.BLOB_UNKNOWN.message).toBe("blob unknown to registry");
   expect(ERROR_CODES.MANIFEST_BLOB_UNKNOWN.message).toBe("manifest references a manifest or blob unknown to registry");

@@ -489,9 +489,13 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
   }
 }
 
-/** Repository names as the distribution grammar allows them (path components only, ≤ 255). */
+/**
+ * Repository names as the reference grammar allows them (≤ 255). A domain
+ * part is allowed, so images copied in keep their full names
+ * (`docker.io/acme/app`); the registry's URLs carry only path components.
+ */
 export function checkRepository(name: string): void {
-  if (name.length > NAME_TOTAL_LENGTH_MAX || !patterns.ANCHORED_REMOTE_NAME.test(name)) {
+  if (name.length > NAME_TOTAL_LENGTH_MAX || !patterns.ANCHORED_NAME.test(name)) {
     throw new OciError("NAME_INVALID", `invalid repository name ${JSON.stringify(name.slice(0, 300))}`, { name: name.slice(0, 300) });
   }
 }

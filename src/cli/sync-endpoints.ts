@@ -1,0 +1,41 @@
+/**
+ * The two ends of a copy, opened from the strings on the command line.
+ * sync and push take an opener so their tests can hand them in-memory
+ * endpoints; the real one goes through the transport parser.
+ */
+import { isClosable } from "../oci/index.ts";
+import type { DestinationEndpoint, SourceEndpoint } from "../transports/endpoint.ts";
+import { CommandError } from "./command.ts";
+
+export interface EndpointRequest {
+  source: string;
+  destination: string;
+  /** `--prefix`: a path inserted in front of each destination repository. */
+  prefix?: string;
+  /** Registry flags (`--creds`, `--insecure`, ...), as parsed. */
+  registry: Record<string, unknown>;
+  env: Record<string, string | undefined>;
+  signal: AbortSignal;
+}
+
+export interface Endpoints {
+  source: SourceEndpoint;
+  destination: DestinationEndpoint;
+}
+
+export type OpenEndpoints = (request: EndpointRequest) => Promise<Endpoints>;
+
+export const openEndpoints: OpenEndpoints = async (request) => {
+  throw new CommandError(`cannot open ${JSON.stringify(request.source)}: no transports are available in this build`);
+};
+
+/**
+ * Close what holds files or connections. Both are closed whatever happens;
+ * a failure to close is reported (an archive destination commits on close).
+ */
+export async function closeEndpoints(endpoints: Endpoints): Promise<void> {
+  const homes = new Set<object>([endpoints.source.home, endpoints.destination.home]);
+  const results = await Promise.allSettled([...homes].map((home) => (isClosable(home) ? home.close() : undefined)));
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+}

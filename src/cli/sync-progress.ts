@@ -1,0 +1,143 @@
+/**
+ * Rendering the engine's events. stdout carries results: one line per
+ * image and the summary, or with `--json` one JSON object per event and a
+ * final `{"type":"summary",...}`. stderr carries progress, notes and
+ * failures: on a terminal a live line redrawn in place; otherwise one
+ * progress line every few seconds, so logs stay readable.
+ */
+import type { SyncEvent, SyncSummary } from "../sync/index.ts";
+import type { CommandContext } from "./command.ts";
+import { formatBytes, formatRate, formatSummary } from "./sync-format.ts";
+
+export interface ReporterOptions {
+  /** text: results as lines; json: results as JSON lines; plan (dry run): no results, the caller prints the plan. */
+  mode: "text" | "json" | "plan";
+  /** Milliseconds between progress renders (default: 200 on a terminal, 10 s otherwise). */
+  interval?: number;
+}
+
+/** Events not written as JSON lines: per-chunk byte counts, folded into the progress instead. */
+const QUIET_IN_JSON = new Set<SyncEvent["type"]>(["blob-progress"]);
+
+export class SyncReporter {
+  readonly #ctx: Pick<CommandContext, "stdout" | "stderr" | "interactive">;
+  readonly #mode: ReporterOptions["mode"];
+  readonly #interval: number;
+  readonly #started = performance.now();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #live = false;
+  #images = 0;
+  #imagesDone = 0;
+  #bytes = 0;
+  #bytesTotal = 0;
+  #active = 0;
+
+  constructor(ctx: Pick<CommandContext, "stdout" | "stderr" | "interactive">, options: ReporterOptions) {
+    this.#ctx = ctx;
+    this.#mode = options.mode;
+    this.#interval = options.interval ?? (ctx.interactive ? 200 : 10_000);
+  }
+
+  readonly listener = (event: SyncEvent): void => {
+    this.#count(event);
+    if (this.#mode === "json" && !QUIET_IN_JSON.has(event.type)) this.#out(`${JSON.stringify(jsonOf(event))}\n`);
+    this.#notes(event, this.#mode === "text");
+  };
+
+  /** Start the periodic progress (after planning: the totals are known). */
+  start(): void {
+    this.#timer ??= setInterval(() => this.render(), this.#interval);
+  }
+
+  /** Stop the progress and clear the live line. */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#clear();
+  }
+
+  #count(event: SyncEvent): void {
+    switch (event.type) {
+      case "planned":
+        this.#images = event.totals.images.total;
+        this.#bytesTotal = event.totals.bytes.push;
+        this.start();
+        break;
+      case "blob-started":
+        this.#active++;
+        break;
+      case "blob-done":
+        this.#active--;
+        break;
+      case "blob-progress":
+        this.#bytes += event.bytes;
+        break;
+      case "image-done":
+      case "image-failed":
+      case "image-cancelled":
+        this.#imagesDone++;
+        break;
+    }
+  }
+
+  #notes(event: SyncEvent, results: boolean): void {
+    switch (event.type) {
+      case "image-done":
+        if (results) this.#out(`${event.outcome.padEnd(7)}  ${event.image} -> ${event.target}  ${event.digest}\n`);
+        break;
+      case "image-failed":
+        this.#err(`stevedore: cannot sync ${JSON.stringify(event.image)}: ${event.error}\n`);
+        break;
+      case "platform-filtered":
+        this.#err(
+          `stevedore: note: ${event.image}: copying ${event.platforms.join(", ")} only; the digest changes from ${event.from} to ${event.to}\n`,
+        );
+        break;
+      case "warning":
+        this.#err(`stevedore: warning: ${event.message}\n`);
+        break;
+      case "done":
+        this.stop();
+        if (results) this.#out(`${formatSummary(event.summary)}\n`);
+        break;
+    }
+  }
+
+  /** Write the progress line now (the timer calls this). */
+  render(): void {
+    const seconds = (performance.now() - this.#started) / 1000;
+    const line =
+      `images ${this.#imagesDone}/${this.#images} · ${formatBytes(this.#bytes)} of ${formatBytes(this.#bytesTotal)}` +
+      ` · ${formatRate(this.#bytes, seconds)} · ${Math.max(0, this.#active)} transfers`;
+    if (this.#ctx.interactive) {
+      this.#ctx.stderr.write(`\r\x1b[2K${line}`);
+      this.#live = true;
+    } else {
+      this.#ctx.stderr.write(`progress: ${line}\n`);
+    }
+  }
+
+  #clear(): void {
+    if (this.#live) this.#ctx.stderr.write("\r\x1b[2K");
+    this.#live = false;
+  }
+
+  #out(text: string): void {
+    this.#clear();
+    this.#ctx.stdout.write(text);
+  }
+
+  #err(text: string): void {
+    this.#clear();
+    this.#ctx.stderr.write(text);
+  }
+}
+
+/** The JSON line for an event; the final summary is `{"type":"summary",...}`. */
+function jsonOf(event: SyncEvent): object {
+  return event.type === "done" ? summaryJson(event.summary) : event;
+}
+
+export function summaryJson(summary: SyncSummary): object {
+  return { type: "summary", ...summary };
+}

@@ -7,7 +7,7 @@ export async function registry(options: RegistryAppOptions = {}) {
   const dir = await tempDir();
   const store = await Store.open({ root: dir.path });
   const app = createRegistryApp(store, options);
-  const request = (path: string, init: RequestInit = {}) => app.request(path, init);
+  const request = async (path: string, init: RequestInit = {}): Promise<Response> => app.request(path, init);
   return {
     dir,
     store,

@@ -1,0 +1,104 @@
+/**
+ * A streaming tar writer that gives the same bytes for the same input:
+ * POSIX ustar headers with fixed mtime, uid/gid 0, no user or group names,
+ * mode 0644 for files and 0755 for directories. Names longer than ustar
+ * holds and sizes of 8 GiB and more get a pax header (path, size), as GNU
+ * tar and Go's archive/tar read. Entries are written in the order given:
+ * callers that want reproducible archives sort them.
+ *
+ * Writes go to a temporary file next to the target; `finish()` flushes it,
+ * renames it into place and flushes the directory, `abort()` removes it.
+ */
+import { type FileHandle, open, rename, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import { syncDirectory, tempPathFor, writeAll } from "../fs/durable-file.ts";
+import { BLOCK, encodeHeader, encodePax, padding, splitName } from "./tar-header.ts";
+
+export interface TarWriterOptions {
+  /** Seconds since the epoch stamped on every entry. Default 0. */
+  mtime?: number;
+}
+
+const OCTAL_SIZE_MAX = 0o77777777777;
+
+export class TarWriter {
+  #position = 0;
+  #done = false;
+
+  private constructor(
+    readonly path: string,
+    readonly temp: string,
+    readonly handle: FileHandle,
+    readonly mtime: number,
+  ) {}
+
+  static async create(path: string, options: TarWriterOptions = {}): Promise<TarWriter> {
+    const temp = tempPathFor(path);
+    const handle = await open(temp, "wx", 0o644);
+    return new TarWriter(path, temp, handle, options.mtime ?? 0);
+  }
+
+  /** Bytes written so far. */
+  get position(): number {
+    return this.#position;
+  }
+
+  async directory(name: string): Promise<void> {
+    await this.#header(name.endsWith("/") ? name : `${name}/`, 0, "5", 0o755);
+  }
+
+  /**
+   * A regular file of exactly `size` bytes from `body`; a body that is
+   * shorter or longer fails the archive rather than corrupting it.
+   */
+  async file(name: string, size: number, body: Blob | ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+    await this.#header(name, size, "0", 0o644);
+    const stream = body instanceof Uint8Array ? new Blob([body as Uint8Array<ArrayBuffer>]).stream() : body instanceof Blob ? body.stream() : body;
+    let written = 0;
+    for await (const chunk of stream) {
+      if (written + chunk.byteLength > size) throw new RangeError(`tar entry ${name}: more than the declared ${size} bytes`);
+      await this.#write(chunk);
+      written += chunk.byteLength;
+    }
+    if (written !== size) throw new RangeError(`tar entry ${name}: ${written} bytes, ${size} declared`);
+    await this.#write(new Uint8Array(padding(size)));
+  }
+
+  async #header(name: string, size: number, typeflag: "0" | "5", mode: number): Promise<void> {
+    const records: [string, string][] = [];
+    if (!splitName(name)) records.push(["path", name]);
+    if (size > OCTAL_SIZE_MAX) records.push(["size", String(size)]);
+    if (records.length) {
+      const pax = encodePax(records);
+      const paxName = `PaxHeaders/${name.replace(/\/$/, "").split("/").pop()!.slice(0, 80)}`;
+      await this.#write(encodeHeader({ name: paxName, size: pax.byteLength, typeflag: "x", mode: 0o644, mtime: this.mtime }));
+      await this.#write(pax);
+      await this.#write(new Uint8Array(padding(pax.byteLength)));
+    }
+    await this.#write(encodeHeader({ name, size, typeflag, mode, mtime: this.mtime }));
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    if (bytes.byteLength === 0) return;
+    await writeAll(this.handle, bytes, this.#position);
+    this.#position += bytes.byteLength;
+  }
+
+  /** End the archive (two zero blocks), make it durable and put it in place. */
+  async finish(): Promise<void> {
+    await this.#write(new Uint8Array(2 * BLOCK));
+    await this.handle.sync();
+    await this.handle.close();
+    await rename(this.temp, this.path);
+    this.#done = true;
+    await syncDirectory(dirname(this.path));
+  }
+
+  /** Drop the partial archive. */
+  async abort(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await this.handle.close().catch(() => {});
+    await unlink(this.temp).catch(() => {});
+  }
+}

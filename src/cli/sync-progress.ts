@@ -5,7 +5,7 @@
  * failures: on a terminal a live line redrawn in place; otherwise one
  * progress line every few seconds, so logs stay readable.
  */
-import type { SyncEvent, SyncSummary } from "../sync/index.ts";
+import { type SyncEvent, SyncProgress, type SyncSummary } from "../sync/index.ts";
 import type { CommandContext } from "./command.ts";
 import { formatBytes, formatRate, formatSummary } from "./sync-format.ts";
 
@@ -26,11 +26,7 @@ export class SyncReporter {
   readonly #started = performance.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #live = false;
-  #images = 0;
-  #imagesDone = 0;
-  #bytes = 0;
-  #bytesTotal = 0;
-  #active = 0;
+  readonly #progress = new SyncProgress();
 
   constructor(ctx: Pick<CommandContext, "stdout" | "stderr" | "interactive">, options: ReporterOptions) {
     this.#ctx = ctx;
@@ -39,7 +35,8 @@ export class SyncReporter {
   }
 
   readonly listener = (event: SyncEvent): void => {
-    this.#count(event);
+    this.#progress.update(event);
+    if (event.type === "planned") this.start();
     if (this.#mode === "json" && !QUIET_IN_JSON.has(event.type)) this.#out(`${JSON.stringify(jsonOf(event))}\n`);
     this.#notes(event, this.#mode === "text");
   };
@@ -54,30 +51,6 @@ export class SyncReporter {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#clear();
-  }
-
-  #count(event: SyncEvent): void {
-    switch (event.type) {
-      case "planned":
-        this.#images = event.totals.images.total;
-        this.#bytesTotal = event.totals.bytes.push;
-        this.start();
-        break;
-      case "blob-started":
-        this.#active++;
-        break;
-      case "blob-done":
-        this.#active--;
-        break;
-      case "blob-progress":
-        this.#bytes += event.bytes;
-        break;
-      case "image-done":
-      case "image-failed":
-      case "image-cancelled":
-        this.#imagesDone++;
-        break;
-    }
   }
 
   #notes(event: SyncEvent, results: boolean): void {
@@ -96,6 +69,9 @@ export class SyncReporter {
       case "warning":
         this.#err(`stevedore: warning: ${event.message}\n`);
         break;
+      case "blob-retry":
+        this.#err(`stevedore: warning: upload of ${event.digest} to ${event.repository} failed (${event.error}); trying again\n`);
+        break;
       case "done":
         this.stop();
         if (results) this.#out(`${formatSummary(event.summary)}\n`);
@@ -106,9 +82,10 @@ export class SyncReporter {
   /** Write the progress line now (the timer calls this). */
   render(): void {
     const seconds = (performance.now() - this.#started) / 1000;
+    const { images, bytes, transfers } = this.#progress.snapshot();
     const line =
-      `images ${this.#imagesDone}/${this.#images} · ${formatBytes(this.#bytes)} of ${formatBytes(this.#bytesTotal)}` +
-      ` · ${formatRate(this.#bytes, seconds)} · ${Math.max(0, this.#active)} transfers`;
+      `images ${images.done}/${images.total} · ${formatBytes(bytes.done)} of ${formatBytes(bytes.total)}` +
+      ` · ${formatRate(bytes.done, seconds)} · ${transfers} transfers`;
     if (this.#ctx.interactive) {
       this.#ctx.stderr.write(`\r\x1b[2K${line}`);
       this.#live = true;

@@ -21,10 +21,18 @@ export type SyncEvent =
   /** A platform filter rewrote an index (or picked one manifest of it): the image's digest changed. */
   | { type: "platform-filtered"; image: string; from: Digest; to: Digest; platforms: string[] }
   | { type: "warning"; message: string }
-  | { type: "blob-started"; repository: string; digest: Digest; size: number; action: "push" | "mount" }
-  /** Bytes of a blob upload that passed since the last event (only for uploads that stream through the engine). */
+  /** An upload starts (mounts are reported when done: they are one small request). */
+  | { type: "blob-started"; repository: string; digest: Digest; size: number; action: "push" }
+  /**
+   * Bytes of a blob upload since the last event: as they stream, or all at
+   * the end for file bodies; negative to take back a failed attempt's bytes.
+   */
   | { type: "blob-progress"; digest: Digest; bytes: number }
   | { type: "blob-done"; repository: string; digest: Digest; size: number; action: "pushed" | "mounted" }
+  /** A streamed upload failed in a way that may heal; it starts again from the source after a pause. */
+  | { type: "blob-retry"; repository: string; digest: Digest; attempt: number; error: string }
+  /** An upload failed for good (the image that needs it fails). */
+  | { type: "blob-failed"; repository: string; digest: Digest; error: string }
   | { type: "manifest-pushed"; repository: string; reference: string; digest: Digest }
   | { type: "image-done"; image: string; target: string; digest: Digest; outcome: ImageOutcome }
   | { type: "image-failed"; image: string; target?: string; error: string }

@@ -20,6 +20,8 @@ export interface SyncOptions {
   keepGoing?: boolean;
   /** Stops the run: waiting work is dropped, uploads through the engine are cut. */
   signal?: AbortSignal;
+  /** Retries of streamed blob uploads (tests shorten the pause). */
+  retry?: { attempts?: number; baseDelayMs?: number };
   onEvent?: SyncEventListener;
 }
 

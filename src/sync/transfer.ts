@@ -19,8 +19,8 @@
  * bodies. A mismatch surfaces as the putBlob error, and fails the image.
  * Manifests are checked by the planner when read (plan.ts).
  */
-import type { Digest } from "../digest/index.ts";
-import { canMount } from "../oci/index.ts";
+import { type Digest, DigestError } from "../digest/index.ts";
+import { canMount, OciError } from "../oci/index.ts";
 import type { SyncContext } from "./context.ts";
 import { StepError, describeError } from "./describe-error.ts";
 import type { ImageOutcome, SyncSummary } from "./events.ts";
@@ -28,6 +28,22 @@ import { type BlobPlan, contentKey, type ImagePlan, type ManifestNode, type Sync
 import { settleAll, untilAborted } from "./settle.ts";
 import { SingleFlight } from "./single-flight.ts";
 import { streamTap } from "./stream-tap.ts";
+
+/** Attempts per streamed blob upload, and the first backoff step (doubling, with jitter). */
+export const BLOB_RETRY = { attempts: 3, baseDelayMs: 500 };
+
+/** Failures that may heal by trying again; content that does not match its digest never does. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof DigestError) return false;
+  if (error instanceof OciError) {
+    return error.status === 408 || error.status === 429 || (error.status >= 500 && error.status !== 501 && error.status !== 505);
+  }
+  return true;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return untilAborted(Bun.sleep(ms), signal);
+}
 
 export async function transfer(ctx: SyncContext, plan: SyncPlan, startedAt: number): Promise<SyncSummary> {
   const run = new Transfer(ctx, plan);
@@ -123,7 +139,6 @@ class Transfer {
     const { ctx } = this;
     const home = ctx.destination.home;
     if (!canMount(home)) return false;
-    ctx.emit({ type: "blob-started", repository: blob.repository, digest: blob.digest, size: blob.size, action: "mount" });
     let mounted = false;
     try {
       mounted = await ctx.small(() => home.mountBlob(blob.repository, from, blob.digest));
@@ -139,34 +154,64 @@ class Transfer {
 
   async #upload(blob: BlobPlan): Promise<void> {
     const { ctx } = this;
-    const source = ctx.source.home;
     await ctx.transfers.run(async () => {
+      ctx.emit({ type: "blob-started", repository: blob.repository, digest: blob.digest, size: blob.size, action: "push" });
+      try {
+        await this.#uploadWithRetries(blob);
+      } catch (error) {
+        ctx.emit({ type: "blob-failed", repository: blob.repository, digest: blob.digest, error: describeError(error) });
+        throw error;
+      }
+      this.#pushed++;
+      this.#bytes += blob.size;
+      ctx.emit({ type: "blob-done", repository: blob.repository, digest: blob.digest, size: blob.size, action: "pushed" });
+    }, ctx.signal);
+  }
+
+  /**
+   * One blob upload, tried again on a transient failure (a dropped
+   * connection, 429, 5xx) by opening the source anew: a streamed body
+   * cannot be replayed by the client. File bodies are resumed by the
+   * destination's own client, so their failures are final here. A digest
+   * mismatch is never retried.
+   */
+  async #uploadWithRetries(blob: BlobPlan): Promise<void> {
+    const { ctx } = this;
+    const source = ctx.source.home;
+    const { attempts, baseDelayMs } = { ...BLOB_RETRY, ...ctx.options.retry };
+    for (let attempt = 1; ; attempt++) {
       let content;
       try {
         content = await source.blob(blob.sourceRepository, blob.digest);
       } catch (error) {
         throw new StepError(`blob ${blob.digest} (reading ${source.description})`, error);
       }
-      ctx.emit({ type: "blob-started", repository: blob.repository, digest: blob.digest, size: blob.size, action: "push" });
-      const progress = (bytes: number) => ctx.emit({ type: "blob-progress", digest: blob.digest, bytes });
+      let sent = 0;
+      const progress = (bytes: number) => {
+        sent += bytes;
+        ctx.emit({ type: "blob-progress", digest: blob.digest, bytes });
+      };
       // A file body goes to the destination untouched (sendfile, copy_file_range); a stream passes a tap
       // that counts bytes and cuts the body when the run stops.
-      const zeroCopy = content.blob !== undefined;
       const body = content.blob ? content.blob() : content.stream().pipeThrough(streamTap({ signal: ctx.signal, onBytes: progress }));
       try {
         await untilAborted(
           ctx.destination.home.putBlob(blob.repository, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, body),
           ctx.signal,
         );
+        if (content.blob) progress(blob.size);
+        return;
       } catch (error) {
         if (ctx.signal.aborted) throw error;
-        throw new StepError(`blob ${blob.digest} from ${source.description}`, error);
+        if (content.blob || attempt >= attempts || !isTransient(error)) {
+          throw new StepError(`blob ${blob.digest} from ${source.description}`, error);
+        }
+        // Take back the bytes of the failed attempt so progress stays true.
+        if (sent) ctx.emit({ type: "blob-progress", digest: blob.digest, bytes: -sent });
+        ctx.emit({ type: "blob-retry", repository: blob.repository, digest: blob.digest, attempt, error: describeError(error) });
+        await abortableSleep(baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2), ctx.signal);
       }
-      if (zeroCopy) progress(blob.size);
-      this.#pushed++;
-      this.#bytes += blob.size;
-      ctx.emit({ type: "blob-done", repository: blob.repository, digest: blob.digest, size: blob.size, action: "pushed" });
-    }, ctx.signal);
+    }
   }
 
   async #putManifest(repository: string, node: ManifestNode, reference: string): Promise<void> {

@@ -1,8 +1,8 @@
 /** The copy engine between in-memory homes: what moves, in what order, what is skipped. */
 import { describe, expect, test } from "bun:test";
-import { digestOf } from "../../../src/digest/index.ts";
-import { MediaType, parseManifest, parsePlatform } from "../../../src/oci/index.ts";
-import { planSync, syncImages, viewPlan } from "../../../src/sync/index.ts";
+import { type Digest, digestOf } from "../../../src/digest/index.ts";
+import { type BlobInput, MediaType, OciError, parseManifest, parsePlatform } from "../../../src/oci/index.ts";
+import { planSync, SyncProgress, syncImages, viewPlan } from "../../../src/sync/index.ts";
 import {
   allBlobs,
   allManifests,
@@ -54,6 +54,15 @@ describe("copy", () => {
     expect(dest.calls.mountBlob).toBe(summary.blobs.mounted);
     expect(events.of("image-done").map((e) => e.outcome)).toEqual(release.map(() => "copied"));
     expect(events.of("done")[0]!.summary).toEqual(summary);
+    const progress = new SyncProgress();
+    events.all.forEach((e) => progress.update(e));
+    expect(progress.snapshot()).toEqual({
+      images: { total: release.length, done: release.length, failed: 0 },
+      bytes: { done: summary.bytes, total: summary.bytes },
+      blobs: { pushed: summary.blobs.pushed, mounted: summary.blobs.mounted },
+      transfers: 0,
+      planned: true,
+    });
   });
 
   test("a re-sync of what is there costs one tag lookup per image and moves nothing", async () => {
@@ -457,5 +466,47 @@ describe("referrers", () => {
     const summary = await syncImages(endpoint, destination(dest), { referrers: true });
     expect(await dest.hasManifest("acme/app", signature.descriptor.digest)).toBe(true);
     expect(summary.blobs.pushed).toBe(allBlobs([signature]).length + 1); // the sbom's payload
+  });
+});
+
+describe("retries", () => {
+  /** Fails the first upload of each blob after reading part of it, as a dropped connection would. */
+  class FlakyHome extends TracingHome {
+    readonly failed = new Set<string>();
+    override async putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob) {
+      if (!this.failed.has(blob.digest)) {
+        this.failed.add(blob.digest);
+        const reader = (body instanceof Blob ? body.stream() : body).getReader();
+        await reader.read();
+        await reader.cancel();
+        throw new OciError("UNAVAILABLE", "Cannot reach registry: connection closed by the server", undefined, 503);
+      }
+      return super.putBlob(repository, blob, body);
+    }
+  }
+
+  test("a streamed upload that drops is tried again from the source; progress stays true", async () => {
+    const image = await generateImage({ name: "docker.io/acme/app:1", layerSize: 200_000 });
+    const { home, endpoint } = await releaseSource([image]);
+    home.streamOnly = true;
+    const dest = new FlakyHome("memory:dest");
+    const events = new Events();
+    const summary = await syncImages(endpoint, destination(dest), { onEvent: events.listener, retry: { baseDelayMs: 1 } });
+    expect(summary.images.synced).toBe(1);
+    expect(events.of("blob-retry").length).toBe(image.blobs.length);
+    expect(events.of("blob-progress").reduce((n, e) => n + e.bytes, 0)).toBe(summary.bytes);
+    await expectTagsMatch(dest, [image]);
+  });
+
+  test("file bodies and digest mismatches are not retried by the engine", async () => {
+    const image = await generateImage({ name: "docker.io/acme/app:1" });
+    const { endpoint } = await releaseSource([image]);
+    const dest = new FlakyHome("memory:dest");
+    const events = new Events();
+    const summary = await syncImages(endpoint, destination(dest), { onEvent: events.listener, retry: { baseDelayMs: 1 } });
+    expect(summary.images.failed).toBe(1);
+    expect(summary.failures[0]!.error).toContain("connection closed by the server");
+    expect(events.of("blob-retry")).toEqual([]);
+    expect(events.of("blob-failed").length).toBeGreaterThan(0);
   });
 });

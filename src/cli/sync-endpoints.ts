@@ -3,6 +3,7 @@
  * sync and push take an opener so their tests can hand them in-memory
  * endpoints; the real one goes through the transport parser.
  */
+import type { RegistryClientOptions } from "../client/index.ts";
 import { isClosable } from "../oci/index.ts";
 import type { DestinationEndpoint, SourceEndpoint } from "../transports/endpoint.ts";
 import { CommandError } from "./command.ts";
@@ -12,10 +13,8 @@ export interface EndpointRequest {
   destination: string;
   /** `--prefix`: a path inserted in front of each destination repository. */
   prefix?: string;
-  /** Registry flags (`--creds`, `--insecure`, ...), as parsed. */
-  registry: Record<string, unknown>;
-  env: Record<string, string | undefined>;
-  signal: AbortSignal;
+  /** From the registry flags (`--creds`, `--insecure`, ...); env and signal included. */
+  registry: RegistryClientOptions;
 }
 
 export interface Endpoints {

@@ -2,6 +2,7 @@ import { parsePlatform, type Platform, PlatformError } from "../oci/index.ts";
 import { DEFAULT_PARALLEL, planSync, syncImages, viewPlan } from "../sync/index.ts";
 import type { SourceEndpoint } from "../transports/endpoint.ts";
 import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
+import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
 import { closeEndpoints, type OpenEndpoints, openEndpoints } from "./sync-endpoints.ts";
 import { formatPlan } from "./sync-format.ts";
 import { SyncReporter } from "./sync-progress.ts";
@@ -16,6 +17,7 @@ export const COPY_FLAGS = {
   "keep-going": { type: "boolean" },
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
+  ...REGISTRY_FLAGS,
 } as const;
 
 export const COPY_OPTIONS_HELP = `Options:
@@ -36,6 +38,9 @@ export const COPY_OPTIONS_HELP = `Options:
   --json             JSON lines on stdout: one per event, then {"type":"summary",...};
                      with --dry-run, the plan as one JSON document
   -h, --help
+
+${REGISTRY_FLAGS_HELP}
+  The registry flags apply to SOURCE and DEST alike.
 
 Only what DEST lacks moves: an image whose manifest DEST has is skipped (only
 its tag is written), a blob DEST has is not sent, a blob in another repository
@@ -102,9 +107,7 @@ export async function copy(ctx: CommandContext, open: OpenEndpoints, request: Co
     source: request.source,
     destination: request.destination,
     ...(prefix !== undefined ? { prefix } : {}),
-    registry,
-    env: ctx.env,
-    signal: ctx.signal,
+    registry: registryOptions(registry, ctx),
   });
   try {
     const source = request.single ? exactlyOne(endpoints.source, request.source) : endpoints.source;

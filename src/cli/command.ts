@@ -18,6 +18,8 @@ export interface CommandContext {
   signal: AbortSignal;
   /** True when stderr is a terminal (progress bars). */
   interactive: boolean;
+  /** Standard input; absent means the process's own (tests hand one in). */
+  stdin?: ReadableStream<Uint8Array>;
 }
 
 export interface Command {

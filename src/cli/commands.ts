@@ -1,8 +1,27 @@
 /** Every command, in the order `stevedore --help` lists them. */
 import type { Command } from "./command.ts";
+import { digestCommand } from "./digest.ts";
+import { existsCommand } from "./exists.ts";
+import { inspectCommand } from "./inspect.ts";
+import { loginCommand } from "./login.ts";
+import { logoutCommand } from "./logout.ts";
+import { lsCommand } from "./ls.ts";
 import { pushCommand } from "./push.ts";
 import { refCommand } from "./ref.ts";
 import { rewriteCommand } from "./rewrite.ts";
 import { syncCommand } from "./sync.ts";
+import { tagsCommand } from "./tags.ts";
 
-export const COMMANDS: readonly Command[] = [syncCommand, pushCommand, refCommand, rewriteCommand];
+export const COMMANDS: readonly Command[] = [
+  syncCommand,
+  pushCommand,
+  lsCommand,
+  tagsCommand,
+  inspectCommand,
+  existsCommand,
+  digestCommand,
+  loginCommand,
+  logoutCommand,
+  refCommand,
+  rewriteCommand,
+];

@@ -1,0 +1,77 @@
+import { dockerConfigPath, RegistryClient, registryEndpoint, storeCredentials } from "../client/index.ts";
+import { OciError } from "../oci/index.ts";
+import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
+import { parseRegistryArgument } from "./image-argument.ts";
+import { REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
+
+const TLS_FLAGS = {
+  insecure: { type: "boolean" },
+  "ca-cert": { type: "string" },
+  cert: { type: "string" },
+  key: { type: "string" },
+  "certs-dir": { type: "string", multiple: true },
+} as const;
+
+export const loginCommand: Command = {
+  name: "login",
+  summary: "Check credentials against a registry and store them",
+  help: `Usage: stevedore login REGISTRY -u USER (--password-stdin | -p PASSWORD) [options]
+
+Verify USER's password against REGISTRY, then store it (base64, as docker
+does) in the docker config.json: $DOCKER_CONFIG/config.json, else
+~/.docker/config.json, or in the credential helper that file names.
+docker, podman and skopeo read what is stored there, and so does every
+stevedore command.
+
+Options:
+  -u, --username USER
+  --password-stdin     read the password from standard input (trailing newline dropped)
+  -p, --password PASS  the password on the command line (visible to other users; avoid)
+  --authfile FILE      store in FILE instead of docker's config.json
+  -h, --help
+
+${REGISTRY_FLAGS_HELP.split("\n").filter((l) => !/--creds|--authfile|default: docker config/.test(l)).join("\n")}`,
+  async run(ctx) {
+    const flags = parseFlags(ctx, this, {
+      ...TLS_FLAGS,
+      username: { type: "string", short: "u" },
+      password: { type: "string", short: "p" },
+      "password-stdin": { type: "boolean" },
+      authfile: { type: "string" },
+    });
+    if (!flags) return EXIT.ok;
+    if (flags.positionals.length !== 1) throw new UsageError("login: expected one REGISTRY");
+    const { address, registry } = parseRegistryArgument(flags.positionals[0]!);
+    const username = flags.values.username;
+    if (!username) throw new UsageError("login: a user name is needed (-u USER)");
+    if (flags.values.password !== undefined && flags.values["password-stdin"]) throw new UsageError("login: --password and --password-stdin exclude each other");
+    let password = flags.values.password;
+    if (password !== undefined) ctx.stderr.write("WARNING! Using --password on the command line is insecure. Use --password-stdin.\n");
+    else if (flags.values["password-stdin"]) password = await readPassword(ctx);
+    else throw new UsageError("login: give the password with --password-stdin (or -p)");
+    if (!password) throw new UsageError("login: the password is empty");
+
+    const { authfile, ...tls } = flags.values;
+    const options = registryOptions(tls, ctx);
+    const client = RegistryClient.open(address, { ...options, credentials: { username, password } });
+    try {
+      await client.checkAccess();
+    } catch (error) {
+      if (OciError.is(error, "UNAUTHORIZED") || OciError.is(error, "DENIED")) {
+        throw new CommandError(`login to ${registry} failed: the registry refused the credentials of ${JSON.stringify(username)}`);
+      }
+      throw error;
+    } finally {
+      client.close();
+    }
+    const path = authfile ?? dockerConfigPath(ctx.env);
+    await storeCredentials(path, registryEndpoint(address), { username, password }, { env: ctx.env });
+    ctx.stdout.write("Login Succeeded\n");
+    return EXIT.ok;
+  },
+};
+
+async function readPassword(ctx: CommandContext): Promise<string> {
+  const text = await new Response(ctx.stdin ?? Bun.stdin.stream()).text();
+  return text.replace(/\r?\n$/, "");
+}

@@ -1,0 +1,33 @@
+import { RegistryClient } from "../client/index.ts";
+import { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
+import { parseRegistryArgument } from "./image-argument.ts";
+import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
+
+export const lsCommand: Command = {
+  name: "ls",
+  summary: "List the repositories of a registry",
+  help: `Usage: stevedore ls REGISTRY [--json] [registry flags]
+
+Print the repositories of REGISTRY (host[:port]) one per line, sorted,
+following the catalog's pagination.
+
+Options:
+  --json   print one JSON array instead
+  -h, --help
+
+${REGISTRY_FLAGS_HELP}`,
+  async run(ctx) {
+    const flags = parseFlags(ctx, this, { ...REGISTRY_FLAGS, json: { type: "boolean" } });
+    if (!flags) return EXIT.ok;
+    if (flags.positionals.length !== 1) throw new UsageError("ls: expected one REGISTRY");
+    const { address } = parseRegistryArgument(flags.positionals[0]!);
+    const client = RegistryClient.open(address, registryOptions(flags.values, ctx));
+    try {
+      const names = (await client.repositories()).sort();
+      ctx.stdout.write(flags.values.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join(""));
+    } finally {
+      client.close();
+    }
+    return EXIT.ok;
+  },
+};

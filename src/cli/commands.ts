@@ -9,10 +9,12 @@ import { lsCommand } from "./ls.ts";
 import { pushCommand } from "./push.ts";
 import { refCommand } from "./ref.ts";
 import { rewriteCommand } from "./rewrite.ts";
+import { serveCommand } from "./serve.ts";
 import { syncCommand } from "./sync.ts";
 import { tagsCommand } from "./tags.ts";
 
 export const COMMANDS: readonly Command[] = [
+  serveCommand,
   syncCommand,
   pushCommand,
   lsCommand,

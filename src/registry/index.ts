@@ -4,3 +4,4 @@ export * from "./basic-auth.ts";
 export * from "./context.ts";
 export * from "./htpasswd.ts";
 export * from "./routes.ts";
+export * from "./server.ts";

@@ -2,6 +2,7 @@
 import type { Command } from "./command.ts";
 import { digestCommand } from "./digest.ts";
 import { existsCommand } from "./exists.ts";
+import { exportCommand } from "./export.ts";
 import { inspectCommand } from "./inspect.ts";
 import { loginCommand } from "./login.ts";
 import { logoutCommand } from "./logout.ts";
@@ -26,4 +27,5 @@ export const COMMANDS: readonly Command[] = [
   logoutCommand,
   refCommand,
   rewriteCommand,
+  exportCommand,
 ];

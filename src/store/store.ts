@@ -178,6 +178,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
       size = await this.driver.writeStaged(id, 0, verified);
       await this.#freshenStaged(id);
       await this.driver.commitStaged(id, blob.digest, size);
+      await this.#freshen(blob.digest);
     } catch (error) {
       await this.driver.deleteStaged(id).catch(() => undefined);
       throw storageError(error);
@@ -254,6 +255,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
       try {
         await this.#freshenStaged(id);
         await this.driver.commitStaged(id, digest, size);
+        await this.#freshen(digest);
       } catch (error) {
         throw storageError(error);
       }
@@ -395,10 +397,12 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     const present = await this.metadata.presentManifests(repository, childDigests);
     missing.push(...childDigests.filter((d) => !present.has(d)));
     if (missing.length > 0) {
+      // 400, as distribution answers: the manifest is well-formed, the push is incomplete.
       throw new OciError(
         "MANIFEST_BLOB_UNKNOWN",
         `manifest references ${missing.length === 1 ? "a blob or manifest" : `${missing.length} blobs or manifests`} not in repository ${JSON.stringify(repository)}: ${missing.slice(0, 3).join(", ")}`,
         { missing: [...new Set(missing)] },
+        400,
       );
     }
     for (const d of refs.blobs) {

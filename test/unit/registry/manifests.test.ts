@@ -77,7 +77,7 @@ describe("manifest push and pull", () => {
       body: index.bytes,
       headers: { "Content-Type": index.mediaType },
     });
-    expect([early.status, await errorCode(early)]).toEqual([404, "MANIFEST_BLOB_UNKNOWN"]);
+    expect([early.status, await errorCode(early)]).toEqual([400, "MANIFEST_BLOB_UNKNOWN"]);
     await r.pushManifest("multi", amd.manifest.digest, amd.manifest);
     await r.pushManifest("multi", arm.manifest.digest, arm.manifest);
     const put = await r.request(`/v2/multi/manifests/${index.digest}?tag=1.0&tag=latest`, {
@@ -96,7 +96,7 @@ describe("manifest push and pull", () => {
     const put = (ref: string, body: BodyInit, type: string = MediaType.ociManifest, extra: Record<string, string> = {}) =>
       r.request(`/v2/app/manifests/${ref}`, { method: "PUT", body, headers: { "Content-Type": type, ...extra } });
     const cases: [string, Promise<Response>, number, string][] = [
-      ["missing blob", put("v1", missingLayer.bytes), 404, "MANIFEST_BLOB_UNKNOWN"],
+      ["missing blob", put("v1", missingLayer.bytes), 400, "MANIFEST_BLOB_UNKNOWN"],
       ["not JSON", put("v1", "{not json"), 400, "MANIFEST_INVALID"],
       ["no schema", put("v1", JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest })), 400, "MANIFEST_INVALID"],
       ["type clash", put("v1", manifest.bytes, MediaType.dockerManifest), 400, "MANIFEST_INVALID"],

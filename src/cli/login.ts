@@ -2,15 +2,10 @@ import { dockerConfigPath, RegistryClient, registryEndpoint, storeCredentials } 
 import { OciError } from "../oci/index.ts";
 import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseRegistryArgument } from "./image-argument.ts";
-import { REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
+import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
 
-const TLS_FLAGS = {
-  insecure: { type: "boolean" },
-  "ca-cert": { type: "string" },
-  cert: { type: "string" },
-  key: { type: "string" },
-  "certs-dir": { type: "string", multiple: true },
-} as const;
+// The password checked is the one given here, so the credential flags do not apply.
+const { creds: _creds, authfile: _authfile, ...TLS_FLAGS } = REGISTRY_FLAGS;
 
 export const loginCommand: Command = {
   name: "login",

@@ -28,13 +28,21 @@ import {
 } from "../../oci/index.ts";
 import { listPage } from "../list-page.ts";
 import { blobPath, type LayoutFiles } from "./layout-files.ts";
-import type { LayoutIndex } from "./layout-index.ts";
+import type { LayoutEntry, LayoutIndex } from "./layout-index.ts";
 
 export abstract class LayoutReader implements ImageReader, ReferrersLister {
   abstract readonly description: string;
   protected abstract readonly files: LayoutFiles;
   /** The current index (a directory reloads it when another writer changed it). */
   protected abstract index(): Promise<LayoutIndex>;
+
+  /** Repository of entries named by a bare tag. */
+  abstract readonly tagRepository: string;
+
+  /** The entries of index.json, named. */
+  async entries(): Promise<readonly LayoutEntry[]> {
+    return (await this.index()).entries;
+  }
 
   /** Parsed manifests by digest: content addressed, so never stale. */
   readonly #parsed = new Map<string, ParsedManifest>();

@@ -1,0 +1,13 @@
+export * from "./endpoint.ts";
+export * from "./errors.ts";
+export * from "./naming.ts";
+export * from "./open-endpoint.ts";
+export * from "./transport-spec.ts";
+export { DockerArchiveHome } from "./docker-archive/docker-archive-home.ts";
+export { OciLayoutHome } from "./layout/oci-layout-home.ts";
+export { OciArchiveReader } from "./oci-archive/oci-archive-reader.ts";
+export { OciArchiveWriter } from "./oci-archive/oci-archive-writer.ts";
+export { RegistryDirHome } from "./registry-dir/registry-dir-home.ts";
+export { TarIndex } from "./tar/tar-index.ts";
+export { TarWriter } from "./tar/tar-writer.ts";
+export * from "./remote/index.ts";

@@ -47,7 +47,7 @@ describe("forms", () => {
     const spec = parseTransport(text);
     if (spec.transport !== "docker") throw new Error(`expected docker, got ${spec.transport}`);
     const { image: _, ...location } = spec.location;
-    expect(location).toEqual(expected);
+    expect(location as Record<string, unknown>).toEqual(expected);
   });
 });
 

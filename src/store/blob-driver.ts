@@ -31,6 +31,11 @@ export interface BlobDriver {
   stat(digest: Digest): Promise<StoredObject | undefined>;
   /** A readable view of a committed blob of known size (range reads, zero-copy when possible). */
   open(digest: Digest, size: number): BlobContent;
+  /**
+   * Mark a committed blob as wanted just now, so gc's grace window (which
+   * looks at the modification time of bytes no row names) spares it.
+   */
+  touch(digest: Digest): Promise<void>;
   /** Remove a committed blob; no error when it is already gone. */
   delete(digest: Digest): Promise<void>;
   /** Every committed blob, in no particular order (gc and fsck). */
@@ -52,7 +57,8 @@ export interface BlobDriver {
   /**
    * Make the first `length` staged bytes the blob `digest`, atomically,
    * and remove the staged upload. When the blob exists already (a parallel
-   * push of the same content), the staged copy is simply dropped.
+   * push of the same content), the staged copy is simply dropped. Either
+   * way the blob counts as just written (see `touch`).
    */
   commitStaged(id: string, digest: Digest, length: number): Promise<void>;
   /** Remove a staged upload; no error when it is already gone. */

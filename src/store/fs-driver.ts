@@ -3,7 +3,7 @@
  * under `<root>/uploads` on the same filesystem, so committing is one
  * rename. See paths.ts for the tree.
  */
-import { mkdir, open, readdir, rename, rm, stat, truncate } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, truncate, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { type Digest, isDigest, REGISTERED_ALGORITHMS, algorithmOf } from "../digest/index.ts";
 import type { BlobContent, ByteRange } from "../oci/index.ts";
@@ -53,6 +53,13 @@ export class FilesystemDriver implements BlobDriver {
       stream: (range) => view(range).stream(),
       blob: view,
     };
+  }
+
+  async touch(digest: Digest): Promise<void> {
+    const now = new Date();
+    await utimes(blobPath(this.root, digest), now, now).catch((error) => {
+      if (!isNotFound(error)) throw error;
+    });
   }
 
   async delete(digest: Digest): Promise<void> {
@@ -142,6 +149,7 @@ export class FilesystemDriver implements BlobDriver {
     if (await this.stat(digest)) {
       // Same digest, same bytes: the copy already there wins.
       await this.deleteStaged(id);
+      await this.touch(digest);
       return;
     }
     const { size } = await stat(staged);
@@ -152,6 +160,9 @@ export class FilesystemDriver implements BlobDriver {
       const handle = await open(staged, "r+");
       await handle.sync().finally(() => handle.close());
     }
+    // A session may have sat idle for hours: the committed blob must look new to gc.
+    const now = new Date();
+    await utimes(staged, now, now);
     await mkdirDurable(blobDir(this.root, digest));
     await rename(staged, blobPath(this.root, digest));
     await fsyncDir(blobDir(this.root, digest));

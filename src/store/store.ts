@@ -6,7 +6,6 @@
  * (an abandoned upload, or a blob gc sweeps after its grace window).
  */
 import { randomUUID } from "node:crypto";
-import { utimes } from "node:fs/promises";
 import {
   ContentMismatchError,
   type Digest,
@@ -39,7 +38,7 @@ import { NAME_TOTAL_LENGTH_MAX, patterns } from "../reference/index.ts";
 import type { BlobDriver } from "./blob-driver.ts";
 import { FilesystemDriver } from "./fs-driver.ts";
 import { type BlobRow, type ManifestRow, Metadata } from "./metadata.ts";
-import { blobPath, databasePath, isUploadId, uploadPath } from "./paths.ts";
+import { databasePath, isUploadId } from "./paths.ts";
 import type { ChunkBounds, UploadSessions, UploadStatus } from "./upload-sessions.ts";
 
 export interface StoreOptions {
@@ -167,7 +166,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
       await drain(verified).catch((error) => {
         throw storageError(error);
       });
-      await this.#freshen(blob.digest);
+      await this.driver.touch(blob.digest);
       await this.metadata.linkExistingBlob(repository, blob.digest);
       return;
     }
@@ -176,9 +175,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     let size: number;
     try {
       size = await this.driver.writeStaged(id, 0, verified);
-      await this.#freshenStaged(id);
       await this.driver.commitStaged(id, blob.digest, size);
-      await this.#freshen(blob.digest);
     } catch (error) {
       await this.driver.deleteStaged(id).catch(() => undefined);
       throw storageError(error);
@@ -253,9 +250,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
         throw new OciError("DIGEST_INVALID", `uploaded content hashes to ${actual}, not ${digest}`, { expected: digest, actual });
       }
       try {
-        await this.#freshenStaged(id);
         await this.driver.commitStaged(id, digest, size);
-        await this.#freshen(digest);
       } catch (error) {
         throw storageError(error);
       }
@@ -345,22 +340,6 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     for await (const chunk of this.driver.readStaged(id, length)) hasher.update(chunk);
     if (hasher.size !== length) throw new Error(`upload ${id} has ${hasher.size} bytes on disk, expected ${length}`);
     return hasher;
-  }
-
-  /**
-   * A blob that just became wanted again must not look old to gc's grace
-   * window (a local file's mtime is what gc checks for unrecorded bytes).
-   */
-  async #freshen(digest: Digest): Promise<void> {
-    if (!(this.driver instanceof FilesystemDriver)) return;
-    const now = new Date();
-    await utimes(blobPath(this.root, digest), now, now).catch(() => undefined);
-  }
-
-  async #freshenStaged(id: string): Promise<void> {
-    if (!(this.driver instanceof FilesystemDriver)) return;
-    const now = new Date();
-    await utimes(uploadPath(this.root, id), now, now).catch(() => undefined);
   }
 
   // --- manifests ------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { readdir } from "node:fs/promises";
+import { readdir, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import type { Digest } from "../../../src/digest/index.ts";
 import { MediaType, OciError } from "../../../src/oci/index.ts";
@@ -211,6 +211,19 @@ describe("upload sessions", () => {
     expect(await code(store.appendUpload("r", id, streamOf("b")))).toBe("RANGE_INVALID");
     release();
     expect(await first).toEqual({ id, offset: 1 });
+  });
+
+  test("a blob committed from a long-idle session looks new to gc's grace window", async () => {
+    await using dir = await tempDir();
+    await using store = await openStore(dir.path);
+    const b = blob("slow upload");
+    const { id } = await store.startUpload("r");
+    await store.appendUpload("r", id, streamOf("slow upload"));
+    const longAgo = new Date(Date.now() - 48 * 3_600_000);
+    await utimes(join(dir.path, "uploads", id), longAgo, longAgo);
+    await store.finishUpload("r", id, b.digest);
+    const committed = await store.driver.stat(b.digest);
+    expect(Date.now() - committed!.modified).toBeLessThan(60_000);
   });
 
   test("the sweep removes idle sessions and orphaned staged bytes, not fresh ones", async () => {

@@ -28,6 +28,8 @@ export interface RunningServe {
   root: string;
   /** Everything it printed on stderr so far. */
   log(): string;
+  /** Resolves with the first match of `pattern` in the log, as soon as it is printed. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** SIGTERM, then wait; resolves with the exit code. */
   stop(): Promise<number>;
   /** SIGKILL: a crash. */
@@ -44,11 +46,13 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     stdin: "ignore",
   });
   let log = "";
+  const watchers = new Set<() => void>();
   const { promise: ready, resolve: onReady, reject: onFail } = Promise.withResolvers<string>();
   const pump = (async () => {
     const decoder = new TextDecoder();
     for await (const chunk of child.stderr) {
       log += decoder.decode(chunk, { stream: true });
+      for (const w of watchers) w();
       const match = /listening on (https?:\/\/\S+)/.exec(log);
       if (match) onReady(match[1]!);
     }
@@ -85,6 +89,23 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     port: Number(parsed.port),
     root,
     log: () => log,
+    waitFor(pattern, timeoutMs = 10_000) {
+      return new Promise<RegExpExecArray>((resolve, reject) => {
+        const check = () => {
+          const match = pattern.exec(log);
+          if (!match) return;
+          watchers.delete(check);
+          clearTimeout(timer);
+          resolve(match);
+        };
+        const timer = setTimeout(() => {
+          watchers.delete(check);
+          reject(new Error(`${pattern} did not appear in the log within ${timeoutMs} ms:\n${log.slice(-2000)}`));
+        }, timeoutMs);
+        watchers.add(check);
+        check();
+      });
+    },
     stop,
     async kill() {
       child.kill("SIGKILL");

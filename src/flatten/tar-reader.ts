@@ -77,7 +77,8 @@ export async function* readTar(stream: ReadableStream<Uint8Array>): AsyncGenerat
       if (!type) throw new TarFormatError(`unsupported tar entry type ${JSON.stringify(raw.flag)} for ${JSON.stringify(raw.name)}`);
       // Only regular files carry content; a size on anything else is skipped.
       const size = raw.size;
-      const header: TarHeader = { ...raw, type, size: type === "file" ? size : 0, pax: extra };
+      const { flag: _, ...fields } = raw;
+      const header: TarHeader = { ...fields, type, size: type === "file" ? size : 0, pax: extra };
       let left = type === "file" ? size : 0;
       const body = (async function* () {
         try {

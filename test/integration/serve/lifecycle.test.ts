@@ -4,7 +4,7 @@
  * an upload, and clear errors for bad flags.
  */
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { digestOf } from "../../../src/digest/index.ts";
@@ -53,13 +53,17 @@ describe("serve lifecycle", () => {
     const bytes = randomBytes("graceful", 2 * 1024 * 1024);
     const digest = digestOf(bytes);
     const held = heldBody(bytes.subarray(0, 1024 * 1024), bytes.subarray(1024 * 1024));
+    // The handler creates a staged file as it starts: that is when the request is in flight.
+    const { promise: inHandler, resolve: handlerStarted } = Promise.withResolvers<void>();
+    const watcher = watch(join(root.path, "uploads"), () => handlerStarted());
     const upload = fetch(`${serve.url}/v2/app/blobs/uploads/?digest=${digest}`, {
       method: "POST",
       body: held.body,
       headers: { "Content-Length": String(bytes.byteLength) },
       duplex: "half",
     } as RequestInit);
-    await held.started;
+    await inHandler;
+    watcher.close();
     const stopped = serve.stop();
     held.release();
     expect((await upload).status).toBe(201);

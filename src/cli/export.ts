@@ -1,14 +1,9 @@
-import { stat } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { FlattenError, type FlattenResult, flattenImage, flattenToFile } from "../flatten/index.ts";
 import { formatPlatform, type ImageReader, isClosable } from "../oci/index.ts";
-import { parseReference, ReferenceError } from "../reference/index.ts";
-import { TransportError } from "../transports/errors.ts";
-import { OciLayoutHome } from "../transports/layout/oci-layout-home.ts";
-import { OciArchiveReader } from "../transports/oci-archive/oci-archive-reader.ts";
-import { openRegistry } from "../transports/remote/index.ts";
+import type { RegistryClientOptions } from "../client/index.ts";
+import { openSource as openTransport, parseDockerLocation, TransportError } from "../transports/index.ts";
 import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
-import { parseImageArgument } from "./image-argument.ts";
 import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
 import { parsePlatformFlag } from "./select-platform.ts";
 
@@ -25,11 +20,15 @@ each is checked against its digest. The output file appears only when
 complete (a temporary file is renamed into place); on failure nothing is
 left behind.
 
-IMAGE:
-  oci:DIR[:REF]            an OCI image layout (REF: tag, or repository:tag as
-                           index.json names it; optional when it holds one image)
+IMAGE (one image; REF is needed where the source holds several):
+  oci:DIR[:REF]            an OCI image layout (REF: a tag, or a name as
+                           index.json gives it, e.g. docker.io/acme/app:1.0)
   oci-archive:FILE[:REF]   a tar of an OCI image layout (a bundle)
-  docker://NAME, NAME      an image in a registry, e.g. docker://site:5000/app:1.0
+  docker-archive:FILE[:NAME]  a docker save tarball
+  store:DIR:REPO:TAG       stevedore's embedded store
+  docker://NAME            an image in a registry, e.g. docker://site:5000/app:1.0
+                           (:latest when no tag is given)
+  PATH                     a layout, archive or store, told apart by its content
 
 Options:
   -o, --output FILE   where to write the tar; - for standard output
@@ -83,68 +82,34 @@ interface Source {
   name: string;
 }
 
-/**
- * Open the image a transport string names. Covers oci:, oci-archive: and
- * registries until the shared transport parser offers the same (and
- * store:, docker-archive:) for every command.
- */
-async function openSource(text: string, registry: () => Parameters<typeof openRegistry>[1]): Promise<Source> {
+/** The one image a transport string names; a source with several must be narrowed by REF. */
+async function openSource(text: string, registry: () => RegistryClientOptions): Promise<Source> {
+  // `docker://name` without a tag means :latest here, as skopeo reads it (a copy would take every tag).
+  let spec = text;
+  if (text.startsWith("docker://")) {
+    const location = parseDockerLocation(text);
+    if (location.image && !location.tag && !location.digest) spec = `${text}:latest`;
+  }
+  let source;
   try {
-    if (text.startsWith("oci:") || text.startsWith("oci-archive:")) {
-      const archive = text.startsWith("oci-archive:");
-      const [path, ref] = await splitPathAndRef(text.slice(archive ? "oci-archive:".length : "oci:".length));
-      if (!path) throw new UsageError(`export: ${JSON.stringify(text)} names no ${archive ? "file" : "directory"}`);
-      const home = archive ? await OciArchiveReader.open(path) : await OciLayoutHome.open(path);
-      const { repository, reference } = await pickImage(home, home.tagRepository, ref, text);
-      return { home, repository, reference, name: text };
-    }
-    if (/^[a-z-]+:(?!\d)/.test(text) && !text.startsWith("docker://")) {
-      throw new UsageError(`export: ${JSON.stringify(text.split(":")[0])}: sources are oci:DIR[:REF], oci-archive:FILE[:REF] or docker://IMAGE`);
-    }
-    const image = parseImageArgument(text);
-    return { home: openRegistry(image.registry, registry()), repository: image.repository, reference: image.reference, name: image.name.toString() };
+    source = await openTransport(spec, { registry: registry() });
   } catch (error) {
+    if (error instanceof TransportError) throw error.kind === "invalid-spec" ? new UsageError(`export: ${error.message}`) : new CommandError(error.message);
+    throw error;
+  }
+  try {
+    const images = await source.list();
+    if (images.length !== 1) {
+      const names = images.slice(0, 10).map((i) => i.name.toString());
+      throw new UsageError(
+        `export: ${text} holds ${images.length ? `${images.length} images (${names.join(", ")}${images.length > 10 ? ", …" : ""})` : "no image"}; name one, e.g. ${text}:REF`,
+      );
+    }
+    const [image] = images;
+    return { home: source.home, repository: image!.repository, reference: image!.reference, name: text };
+  } catch (error) {
+    if (isClosable(source.home)) await source.home.close().catch(() => undefined);
     if (error instanceof TransportError) throw new CommandError(error.message);
     throw error;
   }
-}
-
-/** `DIR:REF` — DIR is the whole text when that path exists, else the part before the first colon. */
-async function splitPathAndRef(rest: string): Promise<[string, string | undefined]> {
-  const exists = await stat(rest).then(
-    () => true,
-    () => false,
-  );
-  const colon = rest.indexOf(":");
-  if (exists || colon < 0) return [rest, undefined];
-  return [rest.slice(0, colon), rest.slice(colon + 1) || undefined];
-}
-
-/** Which repository and tag (or digest) of a layout REF means; the only image when REF is absent. */
-async function pickImage(home: ImageReader, tagRepository: string, ref: string | undefined, text: string): Promise<{ repository: string; reference: string }> {
-  const repositories = await home.repositories();
-  const all: { repository: string; reference: string }[] = [];
-  for (const repository of repositories) for (const tag of await home.tags(repository)) all.push({ repository, reference: tag });
-  const names = () => all.map((i) => (i.repository === tagRepository ? i.reference : `${i.repository}:${i.reference}`)).join(", ") || "no tagged image";
-  if (ref === undefined) {
-    if (all.length === 1) return all[0]!;
-    throw new UsageError(`export: ${text} holds ${names()}; name one as ${text}:REF`);
-  }
-  if (/^[a-z0-9]+:[a-f0-9]{32,}$/.test(ref)) return { repository: tagRepository, reference: ref };
-  if (/[/:@]/.test(ref)) {
-    try {
-      const parsed = parseReference(ref);
-      return { repository: parsed.name, reference: parsed.digest ?? parsed.tag ?? "latest" };
-    } catch (error) {
-      if (error instanceof ReferenceError) throw new UsageError(`export: ${error.describe()}`);
-      throw error;
-    }
-  }
-  // A bare tag: the layout's own, or the one repository that has it.
-  const having = all.filter((i) => i.reference === ref);
-  const own = having.find((i) => i.repository === tagRepository);
-  if (own) return own;
-  if (having.length === 1) return having[0]!;
-  if (having.length > 1) throw new UsageError(`export: tag ${JSON.stringify(ref)} is in ${having.map((i) => i.repository).join(", ")}; write REPOSITORY:${ref}`);
-  throw new CommandError(`${text}: no image tagged ${JSON.stringify(ref)}; it holds ${names()}`);
 }

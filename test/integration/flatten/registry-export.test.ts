@@ -49,7 +49,7 @@ test("export from a registry, picking the platform from an index", async () => {
   });
   expect({ code, stderr }).toEqual({
     code: 0,
-    stderr: `${registry.host}/test/img:1@${amd.descriptor.digest} linux/amd64: 2 layers -> ${out}: 6 entries, 2 files, 2.9 MiB\n`,
+    stderr: `docker://${registry.host}/test/img:1@${amd.descriptor.digest} linux/amd64: 2 layers -> ${out}: 6 entries, 2 files, 2.9 MiB\n`,
   });
   expect(Buffer.compare(Buffer.from(await Bun.file(out).arrayBuffer()), Buffer.from(expected.bytes()))).toBe(0);
 });

@@ -41,12 +41,16 @@ test("an OCI layout, with and without REF", async () => {
   expect(result.stderr).toContain("2 layers");
   expect(await names(out)).toEqual(["app/", "app/run=v2"]);
   expect((await cli("export", `oci:${layout}:docker.io/acme/app:1.0`, "-o", out)).code).toBe(0);
-  expect((await cli("export", `oci:${layout}:1.0`, "-o", out)).code).toBe(0);
-  expect(await cli("export", `oci:${layout}:2.0`, "-o", out)).toEqual({
+  expect(await cli("export", `oci:${layout}:docker.io/acme/app:2.0`, "-o", out)).toEqual({
     code: 1,
     stdout: "",
-    stderr: `stevedore: oci:${layout}:2.0: no image tagged "2.0"; it holds docker.io/acme/app:1.0\n`,
+    stderr: `stevedore: oci:${layout}: no image named "docker.io/acme/app:2.0"; it has docker.io/acme/app:1.0\n`,
   });
+  const two = join(work, "two");
+  await writeOciLayout(two, [good, await imageOf([await layerOf([file("x")])], { name: "docker.io/acme/other:2" })]);
+  const many = await cli("export", `oci:${two}`, "-o", out);
+  expect(many.code).toBe(2);
+  expect(many.stderr).toContain("holds 2 images (docker.io/acme/app:1.0, docker.io/acme/other:2); name one");
 });
 
 test("a bundle (oci-archive)", async () => {

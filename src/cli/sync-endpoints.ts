@@ -5,8 +5,7 @@
  */
 import type { RegistryClientOptions } from "../client/index.ts";
 import { isClosable } from "../oci/index.ts";
-import type { DestinationEndpoint, SourceEndpoint } from "../transports/endpoint.ts";
-import { CommandError } from "./command.ts";
+import { type DestinationEndpoint, openDestination, openSource, type SourceEndpoint } from "../transports/index.ts";
 
 export interface EndpointRequest {
   source: string;
@@ -24,8 +23,19 @@ export interface Endpoints {
 
 export type OpenEndpoints = (request: EndpointRequest) => Promise<Endpoints>;
 
+/** Through the transport parser; the source is closed again when the destination cannot be opened. */
 export const openEndpoints: OpenEndpoints = async (request) => {
-  throw new CommandError(`cannot open ${JSON.stringify(request.source)}: no transports are available in this build`);
+  const source = await openSource(request.source, { registry: request.registry });
+  try {
+    const destination = await openDestination(request.destination, {
+      registry: request.registry,
+      ...(request.prefix !== undefined ? { prefix: request.prefix } : {}),
+    });
+    return { source, destination };
+  } catch (error) {
+    if (isClosable(source.home)) await source.home.close().catch(() => {});
+    throw error;
+  }
 };
 
 /**

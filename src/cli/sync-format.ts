@@ -13,6 +13,11 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
+/** `1 manifest`, `2 manifests`. */
+export function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 export function formatRate(bytes: number, seconds: number): string {
   return `${(seconds > 0 ? bytes / 1e6 / seconds : 0).toFixed(1)} MB/s`;
 }
@@ -35,12 +40,12 @@ export function formatPlan(view: PlanView): string {
     if (i.action === "failed") return `${head}: ${i.error}`;
     if (i.action !== "copy") return head;
     const changed = i.sourceDigest ? ` (platforms chosen: ${i.sourceDigest} -> ${i.digest})` : "";
-    return `${head}: ${i.blobs.push} blobs to push (${formatBytes(i.bytes)}), ${i.blobs.mount} to mount, ${i.blobs.skip} present, ${i.manifests} manifests${changed}`;
+    return `${head}: ${count(i.blobs.push, "blob")} to push (${formatBytes(i.bytes)}), ${i.blobs.mount} to mount, ${i.blobs.skip} present, ${count(i.manifests, "manifest")}${changed}`;
   });
   const t = view.totals;
   lines.push(
-    `total: ${t.images.total} images (${t.images.copy} to copy, ${t.images.tag} to tag, ${t.images.present} present, ${t.images.failed} failed)` +
-      ` · blobs: ${t.blobs.push} to push (${formatBytes(t.bytes.push)}), ${t.blobs.mount} to mount (${formatBytes(t.bytes.mount)}),` +
+    `total: ${count(t.images.total, "image")} (${t.images.copy} to copy, ${t.images.tag} to tag, ${t.images.present} present, ${t.images.failed} failed)` +
+      ` · ${count(t.blobs.push, "blob")} to push (${formatBytes(t.bytes.push)}), ${t.blobs.mount} to mount (${formatBytes(t.bytes.mount)}),` +
       ` ${t.blobs.skip} present · ${t.manifests} manifests and tags to write`,
   );
   return `${lines.join("\n")}\n`;

@@ -78,8 +78,8 @@ describe("sync", () => {
     const sync = syncCommandWith(open);
     const text = await cli(sync, "all", "memory:dest", "--dry-run");
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^copy     docker.io\/acme\/app:1.0 -> acme\/app:1.0: 3 blobs to push \([\d.]+ kB\), 0 to mount, 0 present, 1 manifests\n/);
-    expect(text.stdout).toMatch(/total: 1 images \(1 to copy, 0 to tag, 0 present, 0 failed\)/);
+    expect(text.stdout).toMatch(/^copy     docker.io\/acme\/app:1.0 -> acme\/app:1.0: 3 blobs to push \([\d.]+ kB\), 0 to mount, 0 present, 1 manifest\n/);
+    expect(text.stdout).toMatch(/total: 1 image \(1 to copy, 0 to tag, 0 present, 0 failed\)/);
     const json = await cli(sync, "all", "memory:dest", "--dry-run", "--json");
     expect(JSON.parse(json.stdout)).toMatchObject({ images: [{ action: "copy", blobs: { push: 3 } }], totals: { blobs: { push: 3 } } });
     expect(dest.repos.size).toBe(0);

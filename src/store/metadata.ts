@@ -51,9 +51,12 @@ export class Metadata {
     readonly dialect: Dialect,
   ) {}
 
-  /** Open (creating and migrating) the database at `url`: `sqlite://path` or `postgres://…`. */
-  static async open(url: string): Promise<Metadata> {
-    const sql = new SQL(url);
+  /**
+   * Open (creating and migrating) a database: a URL (`sqlite://path`,
+   * `postgres://…`) or an SQLite file path (any characters allowed).
+   */
+  static async open(target: { url: string } | { sqliteFile: string }): Promise<Metadata> {
+    const sql = "url" in target ? new SQL(target.url) : new SQL({ adapter: "sqlite", filename: target.sqliteFile });
     const name = (sql.options as { adapter?: string }).adapter === "sqlite" ? "sqlite" : "postgres";
     const dialect = DIALECTS[name];
     if (name === "sqlite") {

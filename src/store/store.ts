@@ -70,7 +70,9 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
 
   static async open(options: StoreOptions): Promise<Store> {
     const driver = options.driver ?? (await FilesystemDriver.open(options.root));
-    const metadata = await Metadata.open(options.databaseUrl ?? `sqlite://${databasePath(options.root)}`);
+    const metadata = await Metadata.open(
+      options.databaseUrl ? { url: options.databaseUrl } : { sqliteFile: databasePath(options.root) },
+    );
     return new Store(options.root, driver, metadata);
   }
 

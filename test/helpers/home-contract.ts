@@ -46,7 +46,27 @@ export interface HomeFixture {
   cleanup?: () => Promise<void>;
 }
 
+/** The contract's cases, by key. */
+export type ContractCase =
+  | "verify"
+  | "streams"
+  | "parallel"
+  | "manifests"
+  | "index"
+  | "retag"
+  | "refuse"
+  | "list"
+  | "unknown"
+  | "mount"
+  | "referrers"
+  | "deletes"
+  | "reopen";
+
 export interface HomeContractOptions {
+  /** Cases the server behind a home cannot do (a registry without the referrers API): skipped. */
+  unsupported?: ContractCase[];
+  /** Cases known to fail today: run as `test.failing`, so the fix is noticed and the entry removed. */
+  knownFailures?: ContractCase[];
   /** putManifest refuses manifests whose blobs or children are missing. Default true. */
   strictManifests?: boolean;
   /** A blob put in one repository is unknown in another until mounted. Default false. */
@@ -154,8 +174,10 @@ async function content() {
 
 export function runHomeContract(name: string, factory: () => Promise<HomeFixture>, options: HomeContractOptions = {}): void {
   const strict = options.strictManifests ?? true;
-  const withHome = (title: string, body: (f: HomeFixture) => Promise<void>) =>
-    test(title, async () => {
+  const skipped = new Set(options.unsupported ?? []);
+  const failing = new Set(options.knownFailures ?? []);
+  const withHome = (key: ContractCase, title: string, body: (f: HomeFixture) => Promise<void>) =>
+    (skipped.has(key) ? test.skip : failing.has(key) ? test.failing : test)(title, async () => {
       const fixture = await factory();
       try {
         await body(fixture);
@@ -165,7 +187,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
     });
 
   describe(`home contract: ${name}`, () => {
-    withHome("putBlob verifies digest and size; a refused blob is not visible", async ({ home }) => {
+    withHome("verify", "putBlob verifies digest and size; a refused blob is not visible", async ({ home }) => {
       const { app } = await content();
       const [config, layer] = app.blobs;
       // Bytes of another blob under this digest.
@@ -182,7 +204,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       await expectOciError(home.blob("acme/app", config!.descriptor.digest), "BLOB_UNKNOWN");
     });
 
-    withHome("blobs stream whole and by range, from a Blob or a stream body", async ({ home }) => {
+    withHome("streams", "blobs stream whole and by range, from a Blob or a stream body", async ({ home }) => {
       const { app } = await content();
       const [config, ...layers] = app.blobs;
       await home.putBlob("acme/app", config!.descriptor, new Blob([config!.bytes]).stream());
@@ -199,7 +221,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       }
     });
 
-    withHome("the same blob put in parallel lands once, intact", async ({ home }) => {
+    withHome("parallel", "the same blob put in parallel lands once, intact", async ({ home }) => {
       const layer = await generateLayer({ seed: "contract/parallel", size: 200_000 });
       await Promise.all(Array.from({ length: 6 }, () => home.putBlob("acme/app", layer.descriptor, new Blob([layer.bytes]))));
       const blob = await home.blob("acme/app", layer.descriptor.digest);
@@ -208,7 +230,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       await home.putBlob("acme/app", layer.descriptor, new Blob([layer.bytes]));
     });
 
-    withHome("manifests by tag and by digest resolve to the exact bytes", async ({ home }) => {
+    withHome("manifests", "manifests by tag and by digest resolve to the exact bytes", async ({ home }) => {
       const { app, docker } = await content();
       await pushTree(home, "acme/app", app, "1.0");
       await pushTree(home, "acme/legacy", docker);
@@ -219,14 +241,14 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       await expectImage(home, "acme/legacy", "1", docker);
     });
 
-    withHome("a multi-arch index and its children", async ({ home }) => {
+    withHome("index", "a multi-arch index and its children", async ({ home }) => {
       const { multi } = await content();
       await pushTree(home, "library/multi", multi, "2.0");
       await expectImage(home, "library/multi", "2.0", multi);
       expect((await home.resolve("library/multi", "2.0")).mediaType).toBe(MediaType.ociIndex);
     });
 
-    withHome("a tag moves to a new manifest", async ({ home }) => {
+    withHome("retag", "a tag moves to a new manifest", async ({ home }) => {
       const { app, app2 } = await content();
       await pushTree(home, "acme/app", app, "latest");
       await pushTree(home, "acme/app", app2, "latest");
@@ -236,7 +258,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       expect(await home.hasManifest("acme/app", app.descriptor.digest)).toBe(true);
     });
 
-    withHome("putManifest refuses wrong digests and invalid bytes, and (strict) missing blobs", async ({ home }) => {
+    withHome("refuse", "putManifest refuses wrong digests and invalid bytes, and (strict) missing blobs", async ({ home }) => {
       const { app, app2 } = await content();
       const m = { bytes: app.bytes, mediaType: app.descriptor.mediaType };
       if (strict) {
@@ -252,7 +274,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       await expectOciError(home.resolve("acme/app", "1.0"), "MANIFEST_UNKNOWN", "NAME_UNKNOWN");
     });
 
-    withHome("repositories and tags are sorted and paginate with last and limit", async ({ home }) => {
+    withHome("list", "repositories and tags are sorted and paginate with last and limit", async ({ home }) => {
       const { app, app2, docker } = await content();
       const repos = ["zeta/app", "acme/app", "acme/b", "middle/x"];
       for (const repo of repos) await pushTree(home, repo, app, "1.0");
@@ -272,7 +294,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       expect(await home.tags("acme/b", { last: "v3" })).toEqual([]);
     });
 
-    withHome("unknown names and digests are the right OciError", async ({ home }) => {
+    withHome("unknown", "unknown names and digests are the right OciError", async ({ home }) => {
       const { app } = await content();
       await expectOciError(home.tags("nobody/here"), "NAME_UNKNOWN");
       await expectOciError(home.resolve("nobody/here", "1.0"), "NAME_UNKNOWN", "MANIFEST_UNKNOWN");
@@ -285,7 +307,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       expect(await home.hasManifest("acme/app", UNKNOWN_DIGEST)).toBe(false);
     });
 
-    withHome("mount, when the home can", async ({ home }) => {
+    withHome("mount", "mount, when the home can", async ({ home }) => {
       if (!canMount(home)) return;
       const { app } = await content();
       await pushTree(home, "acme/app", app, "1.0");
@@ -296,7 +318,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       if (options.isolatedBlobs) expect(await home.statBlob("acme/third", layer.descriptor.digest)).toBeUndefined();
     });
 
-    withHome("referrers, when the home lists them", async ({ home }) => {
+    withHome("referrers", "referrers, when the home lists them", async ({ home }) => {
       if (!canListReferrers(home)) return;
       const { app, signature, sbom } = await content();
       await pushTree(home, "acme/app", app, "1.0");
@@ -314,7 +336,7 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       expect(await home.tags("acme/app")).toEqual(["1.0"]);
     });
 
-    withHome("deletes, when the home can", async ({ home }) => {
+    withHome("deletes", "deletes, when the home can", async ({ home }) => {
       if (!canDelete(home)) return;
       const { app, app2 } = await content();
       await pushTree(home, "acme/app", app, "1.0");
@@ -331,21 +353,21 @@ export function runHomeContract(name: string, factory: () => Promise<HomeFixture
       await expectOciError(home.deleteBlob("acme/app", layer.descriptor.digest), "BLOB_UNKNOWN");
     });
 
-    withHome("what was written reads back after reopening", async (fixture) => {
+    withHome("reopen", "what was written reads back after reopening", async (fixture) => {
       if (!fixture.reopen) return;
       const { app, multi, docker, signature } = await content();
-      await pushTree(fixture.home, "docker.io/acme/app", app, "1.0");
-      await pushTree(fixture.home, "docker.io/library/multi", multi, "2.0");
-      await pushTree(fixture.home, "localhost:5000/acme/legacy", docker, "1");
-      await pushTree(fixture.home, "docker.io/acme/app", signature);
+      await pushTree(fixture.home, "acme/app", app, "1.0");
+      await pushTree(fixture.home, "library/multi", multi, "2.0");
+      await pushTree(fixture.home, "acme/legacy", docker, "1");
+      await pushTree(fixture.home, "acme/app", signature);
       const reader = await fixture.reopen();
       try {
-        expect(await reader.repositories()).toEqual(["docker.io/acme/app", "docker.io/library/multi", "localhost:5000/acme/legacy"]);
-        await expectImage(reader, "docker.io/acme/app", "1.0", app);
-        await expectImage(reader, "docker.io/library/multi", "2.0", multi);
-        await expectImage(reader, "localhost:5000/acme/legacy", "1", docker);
-        if (canListReferrers(reader)) {
-          expect((await reader.referrers("docker.io/acme/app", app.descriptor.digest)).map((d) => d.digest)).toEqual([
+        expect(await reader.repositories()).toEqual(["acme/app", "acme/legacy", "library/multi"]);
+        await expectImage(reader, "acme/app", "1.0", app);
+        await expectImage(reader, "library/multi", "2.0", multi);
+        await expectImage(reader, "acme/legacy", "1", docker);
+        if (canListReferrers(reader) && !skipped.has("referrers")) {
+          expect((await reader.referrers("acme/app", app.descriptor.digest)).map((d) => d.digest)).toEqual([
             signature.descriptor.digest,
           ]);
         }

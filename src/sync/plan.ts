@@ -22,6 +22,7 @@ import {
   manifestReferences,
   OciError,
   parseManifest,
+  type Platform,
 } from "../oci/index.ts";
 import type { SourceImage, Target } from "../transports/endpoint.ts";
 import type { SyncContext } from "./context.ts";
@@ -167,13 +168,13 @@ async function planImage(ctx: SyncContext, plan: ImagePlan): Promise<void> {
 async function planImageOrThrow(ctx: SyncContext, plan: ImagePlan): Promise<void> {
   const { source } = plan;
   const target = plan.target!;
-  const platforms = ctx.options.platforms ?? [];
+  const platforms = source.platforms ?? ctx.options.platforms ?? [];
   const force = ctx.options.force ?? false;
   let digest = isDigest(source.reference) ? (source.reference as Digest) : undefined;
   let root: ManifestContent | undefined;
   if (platforms.length > 0) {
     root = await fetchManifest(ctx, source.repository, source.reference, digest);
-    const chosen = await applyPlatforms(ctx, plan, root);
+    const chosen = await applyPlatforms(ctx, plan, root, platforms);
     if (chosen.digest !== root.digest) plan.sourceDigest = root.digest;
     root = chosen;
     digest = root.digest;
@@ -192,11 +193,10 @@ async function planImageOrThrow(ctx: SyncContext, plan: ImagePlan): Promise<void
   else plan.action = target.tag && !plan.tagPresent ? "tag" : "present";
 }
 
-async function applyPlatforms(ctx: SyncContext, plan: ImagePlan, root: ManifestContent): Promise<ManifestContent> {
+async function applyPlatforms(ctx: SyncContext, plan: ImagePlan, root: ManifestContent, platforms: Platform[]): Promise<ManifestContent> {
   const parsed = parseManifest(root.bytes, root.mediaType);
   // A single-platform image has nothing to choose from: it is copied as it is.
   if (parsed.kind !== "index") return root;
-  const platforms = ctx.options.platforms!;
   const choice = choosePlatforms(root, parsed.index, platforms);
   if (choice.kind === "unchanged") return root;
   const chosen =

@@ -3,7 +3,7 @@
  * names images (one, a repository's tags, a whole layout); a destination
  * says where each source image lands. The copy engine only sees these.
  */
-import type { ImageHome, ImageReader } from "../oci/index.ts";
+import type { ImageHome, ImageReader, Platform } from "../oci/index.ts";
 import type { Reference } from "../reference/index.ts";
 
 /** One image a source offers. */
@@ -17,6 +17,11 @@ export interface SourceImage {
    * `docker.io/library/nginx:1.25`; destinations derive their names from it.
    */
   name: Reference;
+  /**
+   * Copy only these platforms of a multi-arch image, in place of the run's
+   * own choice (an image list that pins platforms per image).
+   */
+  platforms?: Platform[];
 }
 
 export interface SourceEndpoint {

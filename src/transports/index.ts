@@ -1,4 +1,5 @@
 export * from "./endpoint.ts";
+export * from "./layout/delta-base.ts";
 export * from "./errors.ts";
 export * from "./naming.ts";
 export * from "./open-endpoint.ts";

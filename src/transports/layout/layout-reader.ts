@@ -27,6 +27,7 @@ import {
   type ReferrersLister,
 } from "../../oci/index.ts";
 import { listPage } from "../list-page.ts";
+import { deltaBaseOf, describeBase } from "./delta-base.ts";
 import { blobPath, type LayoutFiles } from "./layout-files.ts";
 import type { LayoutEntry, LayoutIndex } from "./layout-index.ts";
 
@@ -102,7 +103,18 @@ export abstract class LayoutReader implements ImageReader, ReferrersLister {
 
   async blob(repository: string, digest: Digest): Promise<BlobContent> {
     const file = await this.files.file(blobPath(digest));
-    if (!file) throw new OciError("BLOB_UNKNOWN", `blob ${digest} is not in ${this.description}`, { repository });
+    if (!file) {
+      // A delta bundle leaves some blobs to its base: name the base to sync first.
+      const base = deltaBaseOf((await this.index()).document.annotations);
+      if (base?.blobs.has(digest)) {
+        throw new OciError(
+          "BLOB_UNKNOWN",
+          `blob ${digest} is not in ${this.description}: this delta bundle leaves it to ${describeBase(base)}; sync that bundle into the destination first`,
+          { repository, base: base.index },
+        );
+      }
+      throw new OciError("BLOB_UNKNOWN", `blob ${digest} is not in ${this.description}`, { repository });
+    }
     return fileContent(digest, file);
   }
 

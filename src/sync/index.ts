@@ -1,5 +1,6 @@
 export * from "./describe-error.ts";
 export * from "./events.ts";
+export * from "./import-images.ts";
 export * from "./options.ts";
 export * from "./plan-view.ts";
 export * from "./progress.ts";

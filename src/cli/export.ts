@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { FlattenError, type FlattenResult, flattenImage, flattenToFile } from "../flatten/index.ts";
+import { FlattenError, type FlattenProgress, type FlattenResult, flattenImage, flattenToFile } from "../flatten/index.ts";
 import { formatPlatform, type ImageReader, isClosable } from "../oci/index.ts";
 import type { RegistryClientOptions } from "../client/index.ts";
 import { openSource as openTransport, parseDockerLocation, TransportError } from "../transports/index.ts";
@@ -46,7 +46,14 @@ ${REGISTRY_FLAGS_HELP}`,
     const platform = parsePlatformFlag(flags.values.platform);
     if (output === "-" && process.stdout.isTTY) throw new UsageError("export: will not write a tar to a terminal; redirect it or use -o FILE");
     const source = await openSource(flags.positionals[0]!, () => registryOptions(flags.values, ctx));
-    const options = { signal: ctx.signal, ...(platform ? { platform, strictPlatform: true } : {}) };
+    const options = {
+      signal: ctx.signal,
+      ...(platform ? { platform, strictPlatform: true } : {}),
+      // On a terminal, where the two passes are: reading top-down to plan, then writing.
+      ...(ctx.interactive
+        ? { onProgress: (p: FlattenProgress) => ctx.stderr.write(`\r${p.phase === "plan" ? "planning" : "writing"}: layer ${p.layer + 1} of ${p.layers}\x1b[K`) }
+        : {}),
+    };
     let result: FlattenResult;
     try {
       result =
@@ -57,6 +64,7 @@ ${REGISTRY_FLAGS_HELP}`,
       if (error instanceof FlattenError) throw new CommandError(`${source.name}: ${error.message}`);
       throw error;
     } finally {
+      if (ctx.interactive) ctx.stderr.write("\r\x1b[K");
       if (isClosable(source.home)) await source.home.close();
     }
     report(ctx, output, source.name, result);

@@ -28,6 +28,7 @@ import { OciArchiveReader } from "./oci-archive/oci-archive-reader.ts";
 import { OciArchiveWriter } from "./oci-archive/oci-archive-writer.ts";
 import { RegistryDirHome } from "./registry-dir/registry-dir-home.ts";
 import { openRegistry, type RegistryHomeOptions } from "./remote/registry-home.ts";
+import { TarError } from "./tar/tar-error.ts";
 import { TarIndex } from "./tar/tar-index.ts";
 import { parseTransport, type RepositorySelection, type TransportSpec } from "./transport-spec.ts";
 
@@ -165,7 +166,12 @@ async function detect(spec: TransportSpec, role: "source" | "destination"): Prom
       `${quote(text)}: not an OCI layout, a store${role === "source" ? " or a registry's storage" : ""}; name the transport (oci:, store:, ...)`,
     );
   }
-  const tar = await TarIndex.open(path).catch(() => undefined);
+  // A file that is no tar at all is "not an archive"; a tar that is
+  // truncated or hostile says so itself.
+  const tar = await TarIndex.open(path).catch((error) => {
+    if (error instanceof TarError && !/checksum mismatch/.test(error.message)) throw error;
+    return undefined;
+  });
   if (tar?.resolve("oci-layout")) return { transport: "oci-archive", text, path };
   if (tar?.resolve("manifest.json") && role === "source") return { transport: "docker-archive", text, path };
   throw new TransportError("invalid-content", `${quote(text)}: not an OCI archive${role === "source" ? " or a docker save archive" : ""}`);

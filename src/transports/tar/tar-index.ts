@@ -37,6 +37,7 @@ export interface TarIndexOptions {
 /** Link chains longer than this are loops (Linux stops at 40 too). */
 const MAX_LINK_HOPS = 40;
 const MAX_PATH = 4096;
+const WINDOW = 64 * 1024;
 
 export class TarIndex {
   private constructor(
@@ -60,10 +61,21 @@ export class TarIndex {
       let pax = new Map<string, string>();
       const global = new Map<string, string>();
 
+      // Headers are read through a window, so a run of small entries costs
+      // one read, not one per header.
+      const window = new Uint8Array(WINDOW);
+      let windowStart = 0;
+      let windowEnd = 0;
       const readBlock = async (at: number) => {
-        const { bytesRead } = await handle.read(block, 0, BLOCK, at);
-        if (bytesRead === 0) return false;
-        if (bytesRead < BLOCK) throw new TarError(`${path}: truncated tar (a header at byte ${at} is cut short)`);
+        if (at < windowStart || at + BLOCK > windowEnd) {
+          const { bytesRead } = await handle.read(window, 0, WINDOW, at);
+          windowStart = at;
+          windowEnd = at + bytesRead;
+        }
+        const available = Math.max(0, Math.min(BLOCK, windowEnd - at));
+        if (available === 0) return false;
+        if (available < BLOCK) throw new TarError(`${path}: truncated tar (a header at byte ${at} is cut short)`);
+        block.set(window.subarray(at - windowStart, at - windowStart + BLOCK));
         return true;
       };
       const readData = async (at: number, length: number, what: string) => {

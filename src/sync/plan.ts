@@ -376,6 +376,15 @@ async function planBlobs(ctx: SyncContext, images: ImagePlan[]): Promise<Map<str
         b.from = holder ?? first!.repository;
       }
     }
+    // A copy between repositories of one home: the source repository holds every blob.
+    if (ctx.source.home === home || ctx.source.home.description === home.description) {
+      for (const group of byDigest.values()) {
+        const first = group.find((b) => b.action === "push");
+        if (!first || first.sourceRepository === first.repository) continue;
+        first.action = "mount";
+        first.from = first.sourceRepository;
+      }
+    }
   }
   return blobs;
 }

@@ -75,6 +75,17 @@ describe("stevedore sync", () => {
     expect(again.stdout).toContain(`images: 0 synced, ${release.length} skipped, 0 failed · blobs: 0 pushed, 0 mounted, 0 skipped`);
   });
 
+  test("between repositories of one registry: blobs are mounted, not moved", async () => {
+    const image = release[0]!;
+    const ref = parseNormalizedReference(image.name!);
+    await cli("push", `oci:${layout}:${image.name}`, `${registry.host}/one`);
+    const { code, stdout } = await cli("sync", `docker://${registry.host}/one/${ref.path}:${ref.tag}`, `${registry.host}/two`, "--json");
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    expect(summary.blobs).toEqual({ pushed: 0, mounted: image.blobs.length, skipped: 0 });
+    expect(await digestBySkopeo(`${registry.host}/two/one/${ref.path}:${ref.tag}`)).toBe(image.descriptor.digest);
+  });
+
   test("--dry-run moves nothing", async () => {
     const { code, stdout } = await cli("sync", `oci:${layout}`, registry.host, "--prefix", "dry", "--dry-run");
     expect(code).toBe(0);

@@ -111,6 +111,15 @@ describe("copy", () => {
     expect(summary.blobs).toEqual({ pushed: a.blobs.length + b.blobs.length, mounted: 0, skipped: 0 });
   });
 
+  test("a copy between repositories of one home mounts from the source repository", async () => {
+    const image = await generateImage({ name: "docker.io/acme/app:1" });
+    const home = new TracingHome("memory:one");
+    await load(home, [image]);
+    const summary = await syncImages(source(home, ["docker.io/acme/app:1"]), destination(home, "copy/"));
+    expect(summary.blobs).toEqual({ pushed: 0, mounted: image.blobs.length, skipped: 0 });
+    expect((await home.resolve("copy/acme/app", "1")).digest).toBe(image.descriptor.digest);
+  });
+
   test("a refused mount falls back to an upload", async () => {
     const base = await generateLayer({ seed: "base" });
     const a = await generateImage({ name: "docker.io/acme/a:1", baseLayers: [base] });

@@ -6,6 +6,7 @@
  * (an abandoned upload, or a blob gc sweeps after its grace window).
  */
 import { randomUUID } from "node:crypto";
+import { mkdir } from "node:fs/promises";
 import {
   ContentMismatchError,
   type Digest,
@@ -44,7 +45,7 @@ import type { ChunkBounds, UploadSessions, UploadStatus } from "./upload-session
 export interface StoreOptions {
   /** The store directory (blobs, uploads, and the SQLite file by default). */
   root: string;
-  /** Metadata database: `sqlite://…` or `postgres://…`. Default: `sqlite://<root>/metadata.db`. */
+  /** Metadata database: `sqlite://…` or `postgres://…`. Default: the SQLite file `<root>/metadata.db`. */
   databaseUrl?: string;
   /** Where blob bytes live. Default: the filesystem under `root`. */
   driver?: BlobDriver;
@@ -69,6 +70,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
   }
 
   static async open(options: StoreOptions): Promise<Store> {
+    await mkdir(options.root, { recursive: true });
     const driver = options.driver ?? (await FilesystemDriver.open(options.root));
     const metadata = await Metadata.open(
       options.databaseUrl ? { url: options.databaseUrl } : { sqliteFile: databasePath(options.root) },

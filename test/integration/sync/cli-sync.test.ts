@@ -155,6 +155,18 @@ describe("stevedore sync", () => {
     expect(await tagsAt(registry.host, items.map((i) => i.name!), "resume/")).toEqual(expected(items));
   });
 
+  test("from the storage docker-registry wrote (registry-dir:) into a registry that wants a password", async () => {
+    await using secured = await startDockerRegistry({ auth: { username: "ops", password: "s3cret" } });
+    const denied = await cli("sync", `registry-dir:${registry.root}`, secured.host);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr.trim().split("\n")).toHaveLength(1);
+    expect(denied.stderr).toMatch(/auth|denied|unauthorized/i);
+    const { code, stderr } = await cli("sync", `registry-dir:${registry.root}:site/acme/app-0:1.0`, secured.host, "--creds", "ops:s3cret");
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    const inspect = await skopeo(["inspect", "--raw", "--tls-verify=false", "--creds", "ops:s3cret", `docker://${secured.host}/site/acme/app-0:1.0`]);
+    expect(digestOf(inspect.stdout)).toBe(release[0]!.descriptor.digest);
+  });
+
   test("a bad source string is one line and exit 1", async () => {
     const { code, stderr, stdout } = await cli("sync", "nosuch:thing", registry.host);
     expect({ code, stdout, lines: stderr.trim().split("\n").length }).toEqual({ code: 1, stdout: "", lines: 1 });

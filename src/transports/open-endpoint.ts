@@ -169,7 +169,7 @@ async function detect(spec: TransportSpec, role: "source" | "destination"): Prom
   // A file that is no tar at all is "not an archive"; a tar that is
   // truncated or hostile says so itself.
   const tar = await TarIndex.open(path).catch((error) => {
-    if (error instanceof TarError && !/checksum mismatch/.test(error.message)) throw error;
+    if (error instanceof TarError && !/: not a tar archive$/.test(error.message)) throw error;
     return undefined;
   });
   if (tar?.resolve("oci-layout")) return { transport: "oci-archive", text, path };

@@ -74,7 +74,9 @@ export class TarIndex {
         }
         const available = Math.max(0, Math.min(BLOCK, windowEnd - at));
         if (available === 0) return false;
-        if (available < BLOCK) throw new TarError(`${path}: truncated tar (a header at byte ${at} is cut short)`);
+        if (available < BLOCK) {
+          throw new TarError(at === 0 ? `${path}: not a tar archive` : `${path}: truncated tar (a header at byte ${at} is cut short)`);
+        }
         block.set(window.subarray(at - windowStart, at - windowStart + BLOCK));
         return true;
       };
@@ -94,6 +96,7 @@ export class TarIndex {
         try {
           header = decodeHeader(block);
         } catch (error) {
+          if (position === 0) throw new TarError(`${path}: not a tar archive`);
           throw new TarError(`${path}: ${(error as Error).message} (header at byte ${position})`);
         }
         const dataOffset = position + BLOCK;

@@ -9,7 +9,7 @@ test("the OCI distribution spec's codes, each with its status", () => {
     BLOB_UPLOAD_INVALID: 400,
     BLOB_UPLOAD_UNKNOWN: 404,
     DIGEST_INVALID: 400,
-    MANIFEST_BLOB_UNKNOWN: 404,
+    MANIFEST_BLOB_UNKNOWN: 400,
     MANIFEST_INVALID: 400,
     MANIFEST_UNKNOWN: 404,
     NAME_INVALID: 400,

@@ -13,7 +13,7 @@ import { syncImages } from "../../../src/sync/index.ts";
 import { openDestination, openSource } from "../../../src/transports/index.ts";
 import { startDockerRegistry } from "../../helpers/docker-registry.ts";
 import { expectImage } from "../../helpers/home-contract.ts";
-import { generateImage, generateRelease, type GeneratedManifest, writeOciLayout } from "../../helpers/images.ts";
+import { generateImage, generateLayer, generateRelease, type GeneratedManifest, writeOciLayout } from "../../helpers/images.ts";
 import { pushImages, skopeo } from "../../helpers/skopeo.ts";
 
 let root: string;
@@ -65,7 +65,7 @@ describe("skopeo reads what we write", () => {
   });
 });
 
-describe("we read what skopeo writes", () => {
+describe("we read what skopeo, podman and docker-registry write", () => {
   test("oci: layouts named as skopeo names them: repo:tag, a full reference, a bare tag, nothing", async () => {
     const src = fresh("src");
     const image = release[0]!;
@@ -120,6 +120,49 @@ describe("we read what skopeo writes", () => {
     const inspected = JSON.parse(await ok(["inspect", "--tls-verify=false", `docker://${registry.host}/acme/app:1.0`]));
     expect(inspected.Layers).toEqual(diffIds);
     expect(inspected.Digest).toBe(manifest.digest);
+  });
+
+  test("docker-archive: several images saved by podman save -m, shared layers once", async () => {
+    const base = await generateLayer({ seed: "interop/podman-base", size: 4000 });
+    const one = await generateImage({ name: "docker.io/acme/one:1", seed: "interop/podman-one", baseLayers: [base] });
+    const two = await generateImage({ name: "docker.io/acme/two:2", seed: "interop/podman-two", baseLayers: [base], layers: 1 });
+    // podman names what it pulls from an oci: path after the path, which must be lowercase.
+    const storage = join(tmpdir(), `podman-${crypto.randomUUID().slice(0, 8)}`);
+    const layout = join(storage, "layout");
+    await writeOciLayout(layout, [one, two]);
+    const podman = async (...args: string[]) => {
+      const child = Bun.spawn(["podman", "--root", join(storage, "root"), "--runroot", join(storage, "run"), "--storage-driver", "vfs", ...args], {
+        stdout: "pipe",
+        stderr: "pipe",
+        stdin: "ignore",
+      });
+      const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+      if (code !== 0) throw new Error(`podman ${args.join(" ")}: ${err}`);
+      return out;
+    };
+    for (const image of [one, two]) {
+      const id = (await podman("pull", "-q", `oci:${layout}:${image.name}`)).trim();
+      await podman("tag", id, image.name!);
+    }
+    await podman("tag", "docker.io/acme/one:1", "localhost:5000/one:latest");
+    const archive = fresh("podman.tar");
+    try {
+      await podman("save", "-m", "-o", archive, "docker.io/acme/one:1", "localhost:5000/one:latest", "docker.io/acme/two:2");
+    } finally {
+      await rm(storage, { recursive: true, force: true });
+    }
+    const source = await openSource(archive);
+    expect(source.spec.transport).toBe("docker-archive");
+    const listed = await source.list();
+    expect(listed.map((i) => `${i.name}`).sort()).toEqual(["docker.io/acme/one:1", "docker.io/acme/two:2", "localhost:5000/one:latest"]);
+    await using registry = await startDockerRegistry();
+    const summary = await copyAll(archive, `${registry.host}/mirror`);
+    expect(summary.images.synced).toBe(3);
+    for (const [image, path] of [[one, "mirror/acme/one:1"], [one, "mirror/one:latest"], [two, "mirror/acme/two:2"]] as const) {
+      const inspected = JSON.parse(await ok(["inspect", "--tls-verify=false", `docker://${registry.host}/${path}`]));
+      const config = imageConfigSchema.parse(JSON.parse(new TextDecoder().decode(image.blobs[0]!.bytes)));
+      expect(inspected.Layers).toEqual(config.rootfs!.diff_ids);
+    }
   });
 
   test("registry-dir: the storage a real docker-registry wrote", async () => {

@@ -256,6 +256,7 @@ export class Metadata {
       if (result.count === 0) return false;
       await tx`DELETE FROM tags WHERE repository = ${repository} AND digest = ${digest}`;
       await tx`DELETE FROM manifest_references WHERE repository = ${repository} AND manifest = ${digest}`;
+      await tx`DELETE FROM manifest_pulls WHERE repository = ${repository} AND digest = ${digest}`;
       return true;
     });
   }
@@ -341,6 +342,173 @@ export class Metadata {
     const rows = await this.sql`SELECT 1 AS x FROM uploads WHERE id = ${id}`;
     return rows.length > 0;
   }
+
+  // --- pulls ----------------------------------------------------------------
+
+  /** Record manifest pulls; a time only ever moves forward. */
+  async recordPulls(pulls: { repository: string; digest: Digest; at: number }[]): Promise<void> {
+    if (pulls.length === 0) return;
+    await this.write(async (tx) => {
+      for (const p of pulls) {
+        await tx`INSERT INTO manifest_pulls (repository, digest, pulled_at) VALUES (${p.repository}, ${p.digest}, ${p.at})
+                 ON CONFLICT (repository, digest) DO UPDATE SET pulled_at = excluded.pulled_at
+                 WHERE excluded.pulled_at > manifest_pulls.pulled_at`;
+      }
+    });
+  }
+
+  // --- inventory (admin API, metrics) -----------------------------------------
+
+  /**
+   * Every repository with its tag and manifest counts, its size (distinct
+   * blobs its manifests reference, plus the manifests) and its last push.
+   */
+  async repositorySummaries(last: string | undefined, limit: number): Promise<RepositorySummary[]> {
+    const rows: Record<string, string | number | null>[] = await this.sql`
+      SELECT r.name,
+        (SELECT COUNT(*) FROM tags t WHERE t.repository = r.name) AS tags,
+        (SELECT COUNT(*) FROM manifests m WHERE m.repository = r.name) AS manifests,
+        (SELECT SUM(b.size) FROM blobs b
+          WHERE b.digest IN (SELECT mr.digest FROM manifest_references mr WHERE mr.repository = r.name)) AS blob_bytes,
+        (SELECT SUM(m.size) FROM manifests m WHERE m.repository = r.name) AS manifest_bytes,
+        (SELECT MAX(t.updated_at) FROM tags t WHERE t.repository = r.name) AS last_tag,
+        (SELECT MAX(m.created_at) FROM manifests m WHERE m.repository = r.name) AS last_manifest
+      FROM repositories r WHERE r.name > ${last ?? ""} ORDER BY r.name LIMIT ${limit}`;
+    return rows.map((r) => {
+      const pushed = Math.max(Number(r.last_tag ?? 0), Number(r.last_manifest ?? 0));
+      return {
+        name: String(r.name),
+        tags: Number(r.tags),
+        manifests: Number(r.manifests),
+        size: Number(r.blob_bytes ?? 0) + Number(r.manifest_bytes ?? 0),
+        ...(pushed > 0 ? { lastPush: pushed } : {}),
+      };
+    });
+  }
+
+  /**
+   * The tags of a repository with what they point at: the size is every
+   * distinct blob and manifest the tag reaches (through an index, its
+   * children), counted once.
+   */
+  async tagDetails(repository: string): Promise<TagDetail[]> {
+    const sizes: { tag: string; size: number | string | null }[] = await this.sql`
+      WITH RECURSIVE reach(tag, digest) AS (
+        SELECT name, digest FROM tags WHERE repository = ${repository}
+        UNION
+        SELECT r.tag, mr.digest FROM reach r
+          JOIN manifest_references mr ON mr.repository = ${repository} AND mr.manifest = r.digest
+      )
+      SELECT r.tag, SUM(COALESCE(b.size, m.size, 0)) AS size FROM reach r
+        LEFT JOIN blobs b ON b.digest = r.digest
+        LEFT JOIN manifests m ON m.repository = ${repository} AND m.digest = r.digest
+      GROUP BY r.tag`;
+    const sizeOf = new Map(sizes.map((s) => [s.tag, Number(s.size ?? 0)]));
+    const rows: { name: string; digest: Digest; updated_at: number | string; media_type: string; pulled_at: number | string | null }[] =
+      await this.sql`
+        SELECT t.name, t.digest, t.updated_at, m.media_type, p.pulled_at FROM tags t
+          JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest
+          LEFT JOIN manifest_pulls p ON p.repository = t.repository AND p.digest = t.digest
+        WHERE t.repository = ${repository} ORDER BY t.name`;
+    return rows.map((r) => ({
+      tag: r.name,
+      digest: r.digest,
+      mediaType: r.media_type,
+      size: sizeOf.get(r.name) ?? 0,
+      pushed: Number(r.updated_at),
+      ...(r.pulled_at !== null ? { lastPulled: Number(r.pulled_at) } : {}),
+    }));
+  }
+
+  /**
+   * What the store holds: blobs and manifests in total, and per repository
+   * the blob bytes its manifests reference, split into bytes no other
+   * repository references (unique) and bytes shared with others.
+   */
+  async usage(): Promise<UsageReport> {
+    const [blobs]: { n: number | string; bytes: number | string | null }[] = await this.sql`
+      SELECT COUNT(*) AS n, SUM(size) AS bytes FROM blobs`;
+    const [manifests]: { n: number | string; bytes: number | string | null }[] = await this.sql`
+      SELECT COUNT(*) AS n, SUM(size) AS bytes FROM manifests`;
+    const [unreferenced]: { n: number | string; bytes: number | string | null }[] = await this.sql`
+      SELECT COUNT(*) AS n, SUM(b.size) AS bytes FROM blobs b
+      WHERE NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = b.digest)`;
+    const perRepository: { repository: string; blobs: number | string; bytes: number | string; unique_bytes: number | string }[] =
+      await this.sql`
+        WITH refs AS (
+          SELECT DISTINCT mr.repository, mr.digest FROM manifest_references mr JOIN blobs b ON b.digest = mr.digest
+        ), owners AS (
+          SELECT digest, COUNT(*) AS n FROM refs GROUP BY digest
+        )
+        SELECT refs.repository, COUNT(*) AS blobs, SUM(b.size) AS bytes,
+               SUM(CASE WHEN o.n = 1 THEN b.size ELSE 0 END) AS unique_bytes
+        FROM refs JOIN owners o ON o.digest = refs.digest JOIN blobs b ON b.digest = refs.digest
+        GROUP BY refs.repository ORDER BY refs.repository`;
+    const [shared]: { n: number | string; bytes: number | string | null }[] = await this.sql`
+      SELECT COUNT(*) AS n, SUM(b.size) AS bytes FROM blobs b
+      WHERE (SELECT COUNT(DISTINCT mr.repository) FROM manifest_references mr WHERE mr.digest = b.digest) > 1`;
+    const repositories = perRepository.map((r) => ({
+      name: r.repository,
+      blobs: Number(r.blobs),
+      bytes: Number(r.bytes),
+      uniqueBytes: Number(r.unique_bytes),
+      sharedBytes: Number(r.bytes) - Number(r.unique_bytes),
+    }));
+    return {
+      blobs: { count: Number(blobs!.n), bytes: Number(blobs!.bytes ?? 0) },
+      manifests: { count: Number(manifests!.n), bytes: Number(manifests!.bytes ?? 0) },
+      shared: { count: Number(shared!.n), bytes: Number(shared!.bytes ?? 0) },
+      unreferenced: { count: Number(unreferenced!.n), bytes: Number(unreferenced!.bytes ?? 0) },
+      logicalBytes: repositories.reduce((sum, r) => sum + r.bytes, 0),
+      repositories,
+    };
+  }
+
+  /** Upload sessions open now. */
+  async uploadCount(): Promise<number> {
+    const [row]: { n: number | string }[] = await this.sql`SELECT COUNT(*) AS n FROM uploads`;
+    return Number(row!.n);
+  }
+
+  /** True when the database answers (readiness). */
+  async ping(): Promise<boolean> {
+    const rows = await this.sql`SELECT 1 AS x`;
+    return rows.length === 1;
+  }
+}
+
+export interface RepositorySummary {
+  name: string;
+  tags: number;
+  manifests: number;
+  /** Bytes of the distinct blobs and the manifests the repository holds. */
+  size: number;
+  /** Milliseconds since the epoch of the latest manifest or tag push. */
+  lastPush?: number;
+}
+
+export interface TagDetail {
+  tag: string;
+  digest: Digest;
+  mediaType: string;
+  /** Every distinct blob and manifest the tag reaches. */
+  size: number;
+  /** When the tag was last set (ms since the epoch). */
+  pushed: number;
+  /** When its manifest was last pulled, if ever recorded. */
+  lastPulled?: number;
+}
+
+export interface UsageReport {
+  blobs: { count: number; bytes: number };
+  manifests: { count: number; bytes: number };
+  /** Blobs referenced by more than one repository. */
+  shared: { count: number; bytes: number };
+  /** Blobs no manifest references (what gc may sweep after the grace window). */
+  unreferenced: { count: number; bytes: number };
+  /** The sum of the repositories' bytes: what the store would hold without de-duplication. */
+  logicalBytes: number;
+  repositories: { name: string; blobs: number; bytes: number; uniqueBytes: number; sharedBytes: number }[];
 }
 
 function toManifest(r: RawManifest): ManifestWithContent {

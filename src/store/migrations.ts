@@ -92,6 +92,20 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    statements: (d) => [
+      // When a manifest was last pulled (GET through the registry), for the
+      // admin API and retention. Apart from manifests so that recording a
+      // pull never rewrites a row holding manifest bytes.
+      `CREATE TABLE IF NOT EXISTS manifest_pulls (
+        repository ${d.key} NOT NULL,
+        digest ${d.key} NOT NULL,
+        pulled_at BIGINT NOT NULL,
+        PRIMARY KEY (repository, digest)
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(sql: SQL, dialect: Dialect): Promise<void> {

@@ -134,14 +134,19 @@ class Transfer {
     });
   }
 
-  /** A mount that does not happen (refused, or an error) falls back to an upload: it is only a shortcut. */
-  async #mount(blob: BlobPlan, from: string): Promise<boolean> {
+  /**
+   * A mount that does not happen (refused, or an error) falls back to an
+   * upload: it is only a shortcut. `from` undefined asks the destination to
+   * find the blob anywhere it holds it (see #upload).
+   */
+  async #mount(blob: BlobPlan, from: string | undefined, limited = true): Promise<boolean> {
     const { ctx } = this;
     const home = ctx.destination.home;
     if (!canMount(home)) return false;
     let mounted = false;
     try {
-      mounted = await ctx.small(() => home.mountBlob(blob.repository, from, blob.digest));
+      const mount = () => home.mountBlob(blob.repository, from, blob.digest);
+      mounted = await (limited ? ctx.small(mount) : mount());
     } catch (error) {
       if (ctx.signal.aborted) throw error;
     }
@@ -152,9 +157,18 @@ class Transfer {
     return mounted;
   }
 
+  /**
+   * Upload a blob no known repository of the destination holds. First a
+   * mount without a source repository, inside the transfer slot: a store or
+   * layout links a blob it holds anywhere (no bytes read); a registry that
+   * cannot find it answers with an upload session, which the upload then
+   * uses, so the attempt costs no extra request and open sessions stay
+   * bounded by the transfer pool.
+   */
   async #upload(blob: BlobPlan): Promise<void> {
     const { ctx } = this;
     await ctx.transfers.run(async () => {
+      if (blob.action === "push" && (await this.#mount(blob, undefined, false))) return;
       ctx.emit({ type: "blob-started", repository: blob.repository, digest: blob.digest, size: blob.size, action: "push" });
       try {
         await this.#uploadWithRetries(blob);

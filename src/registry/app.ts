@@ -9,6 +9,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import type { ImageReader } from "../oci/index.ts";
 import { OciError } from "../oci/index.ts";
 import { type AccessLogEntry } from "./access-log.ts";
+import { bodyBytesRead } from "./body.ts";
 import type { BasicAuthenticator } from "./basic-auth.ts";
 import { deleteBlob, getBlob } from "./blobs.ts";
 import { type HandlerContext, json, type RegistryOptions } from "./context.ts";
@@ -25,12 +26,28 @@ export interface RegistryAppOptions extends RegistryOptions {
   accessLog?: (entry: AccessLogEntry) => void;
   /** Receives every fault (an error that became a 500), for the log. */
   onFault?: (error: unknown, request: Request) => void;
+  /** Receives one observation per request (metrics). */
+  observer?: (observation: RequestObservation) => void;
+}
+
+/** What the metrics of one request are made of. */
+export interface RequestObservation {
+  method: string;
+  /** The endpoint (`manifest`, `blob`, `upload`, …), `unknown`, or `invalid` for a bad repository name. */
+  route: Route["kind"] | "unknown" | "invalid";
+  status: number;
+  seconds: number;
+  /** Request body bytes the handler read. */
+  bytesIn: number;
+  /** Response body bytes, as its Content-Length announces (0 for HEAD and 304). */
+  bytesOut: number;
 }
 
 type Env = { Variables: { user?: string } };
 
 export function createRegistryApp(home: ImageReader, options: RegistryAppOptions = {}): Hono<Env> {
   const app = new Hono<Env>();
+  if (options.observer) app.use(observe(options.observer));
   if (options.accessLog) app.use(accessLogger(options.accessLog));
   if (options.auth) app.use(basicAuth(options.auth));
   app.all("*", distributionApi(home, options));
@@ -90,6 +107,32 @@ function basicAuth(auth: BasicAuthenticator): MiddlewareHandler<Env> {
     c.set("user", await auth.require(c.req.raw));
     await next();
   };
+}
+
+function observe(report: (observation: RequestObservation) => void): MiddlewareHandler<Env> {
+  return async function observeRequest(c, next) {
+    const started = performance.now();
+    await next();
+    const method = c.req.method;
+    const status = c.res.status;
+    const bodyless = method === "HEAD" || status === 204 || status === 304;
+    report({
+      method,
+      route: routeKind(rawPath(c.req.url)),
+      status,
+      seconds: (performance.now() - started) / 1000,
+      bytesIn: bodyBytesRead(c.req.raw),
+      bytesOut: bodyless ? 0 : Number(c.res.headers.get("content-length") ?? 0),
+    });
+  };
+}
+
+function routeKind(path: string): RequestObservation["route"] {
+  try {
+    return matchRoute(path)?.kind ?? "unknown";
+  } catch {
+    return "invalid";
+  }
 }
 
 function accessLogger(write: (entry: AccessLogEntry) => void): MiddlewareHandler<Env> {

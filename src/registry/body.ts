@@ -1,6 +1,13 @@
 /** Request bodies: errors while reading become client errors, manifests are read with a cap. */
 import { MANIFEST_SIZE_MAX, OciError } from "../oci/index.ts";
 
+/** Body bytes read through requestBody, per request (for metrics). */
+const bytesRead = new WeakMap<Request, number>();
+
+export function bodyBytesRead(request: Request): number {
+  return bytesRead.get(request) ?? 0;
+}
+
 /**
  * The request body, with read failures (a dropped connection, a body
  * shorter than announced) reported as BLOB_UPLOAD_INVALID rather than as
@@ -19,8 +26,12 @@ export function requestBody(request: Request): ReadableStream<Uint8Array> | unde
         controller.error(new OciError("BLOB_UPLOAD_INVALID", `the request body could not be read: ${(error as Error).message}`));
         return;
       }
-      if (result.done) controller.close();
-      else controller.enqueue(result.value);
+      if (result.done) {
+        controller.close();
+      } else {
+        bytesRead.set(request, (bytesRead.get(request) ?? 0) + result.value.byteLength);
+        controller.enqueue(result.value);
+      }
     },
     cancel(reason) {
       return reader.cancel(reason);

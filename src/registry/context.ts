@@ -8,6 +8,8 @@ export interface RegistryOptions {
   readOnly?: boolean;
   /** Refuse deletes of manifests, tags and blobs (405 UNSUPPORTED). */
   noDelete?: boolean;
+  /** Told of every manifest served by GET (not HEAD): last-pull times. */
+  onPull?: (repository: string, digest: Digest) => void;
 }
 
 export interface HandlerContext {

@@ -31,6 +31,7 @@ export async function getManifest(ctx: HandlerContext, name: string, reference: 
     });
   }
   const m = await ctx.home.manifest(name, reference);
+  ctx.options.onPull?.(name, m.digest);
   const common = { "Docker-Content-Digest": m.digest, ETag: `"${m.digest}"` };
   if (notModified(ctx.request, common.ETag)) return empty(304, common);
   return new Response(m.bytes as Uint8Array<ArrayBuffer>, {

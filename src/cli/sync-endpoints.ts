@@ -19,6 +19,8 @@ export interface EndpointRequest {
 export interface Endpoints {
   source: SourceEndpoint;
   destination: DestinationEndpoint;
+  /** Both ends on this machine (no registry): the copy is bound by disk and hashing, not by round trips. */
+  local?: boolean;
 }
 
 export type OpenEndpoints = (request: EndpointRequest) => Promise<Endpoints>;
@@ -31,7 +33,7 @@ export const openEndpoints: OpenEndpoints = async (request) => {
       registry: request.registry,
       ...(request.prefix !== undefined ? { prefix: request.prefix } : {}),
     });
-    return { source, destination };
+    return { source, destination, local: source.spec.transport !== "docker" && destination.spec.transport !== "docker" };
   } catch (error) {
     if (isClosable(source.home)) await source.home.close().catch(() => {});
     throw error;

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { parsePlatform, type Platform, PlatformError } from "../oci/index.ts";
 import { DEFAULT_PARALLEL, planSync, syncImages, viewPlan } from "../sync/index.ts";
 import type { SourceEndpoint } from "../transports/endpoint.ts";
@@ -21,8 +22,9 @@ export const COPY_FLAGS = {
 } as const;
 
 export const COPY_OPTIONS_HELP = `Options:
-  --parallel N       blob transfers at once (default ${DEFAULT_PARALLEL}); manifests and checks have
-                     their own small pool, so they never wait behind big layers
+  --parallel N       blob transfers at once (default ${DEFAULT_PARALLEL}, or one per CPU up to that when
+                     neither end is a registry); manifests and checks have their
+                     own small pool, so they never wait behind big layers
   --platform P       copy only platform P (os/arch[/variant]) of multi-arch images; repeatable.
                      One platform: the tag gets that platform's image manifest, as
                      'crane copy --platform' and 'skopeo copy --override-arch' do.
@@ -100,7 +102,7 @@ export interface CopyRequest {
 export async function copy(ctx: CommandContext, open: OpenEndpoints, request: CopyRequest): Promise<number> {
   const { flags } = request;
   const command = request.single ? "push" : "sync";
-  const parallel = parseParallel(command, flags.parallel);
+  const parallel = flags.parallel === undefined ? undefined : parseParallel(command, flags.parallel);
   const platforms = parsePlatforms(command, flags.platform ?? []);
   const { parallel: _p, platform: _pl, prefix, referrers, force, "keep-going": keepGoing, "dry-run": dryRun, json, ...registry } = flags;
   const endpoints = await open({
@@ -113,7 +115,7 @@ export async function copy(ctx: CommandContext, open: OpenEndpoints, request: Co
     const source = request.single ? exactlyOne(endpoints.source, request.source) : endpoints.source;
     const reporter = new SyncReporter(ctx, { mode: dryRun ? "plan" : json ? "json" : "text" });
     const options = {
-      parallel,
+      parallel: parallel ?? defaultParallel(endpoints.local ?? false),
       platforms,
       referrers: referrers ?? false,
       force: force ?? false,
@@ -145,8 +147,16 @@ export async function copy(ctx: CommandContext, open: OpenEndpoints, request: Co
   }
 }
 
-function parseParallel(command: string, text: string | undefined): number {
-  if (text === undefined) return DEFAULT_PARALLEL;
+/**
+ * Between two local ends the work is reading, hashing and writing: more
+ * streams than CPUs add memory, not speed. Towards a registry, parallel
+ * streams hide round trips.
+ */
+export function defaultParallel(local: boolean): number {
+  return local ? Math.max(2, Math.min(DEFAULT_PARALLEL, availableParallelism())) : DEFAULT_PARALLEL;
+}
+
+function parseParallel(command: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 1024) {
     throw new UsageError(`${command}: --parallel must be a whole number from 1 to 1024, got ${JSON.stringify(text)}`);

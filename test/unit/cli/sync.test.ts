@@ -1,10 +1,11 @@
 /** `stevedore sync` and `stevedore push` over in-memory endpoints: output, exit codes, usage errors. */
 import { describe, expect, test } from "bun:test";
+import { availableParallelism } from "node:os";
 import type { CommandContext } from "../../../src/cli/command.ts";
 import { pushCommandWith } from "../../../src/cli/push.ts";
 import type { EndpointRequest, OpenEndpoints } from "../../../src/cli/sync-endpoints.ts";
 import { SyncReporter } from "../../../src/cli/sync-progress.ts";
-import { syncCommandWith } from "../../../src/cli/sync.ts";
+import { defaultParallel, syncCommandWith } from "../../../src/cli/sync.ts";
 import { generateImage, generateMultiArch, type GeneratedManifest } from "../../helpers/images.ts";
 import { MemoryHome } from "../../helpers/memory-home.ts";
 import { destination, load, names, source } from "../sync/fixtures.ts";
@@ -109,6 +110,11 @@ describe("sync", () => {
     );
     expect(requests[0]).toMatchObject({ source: "all", destination: "site:5000", prefix: "mirror" });
     expect((await dest.resolve("mirror/library/multi", "2.0")).digest).toBe(amd);
+  });
+
+  test("default parallelism: 6 towards a registry, one per CPU (2 to 6) between local ends", () => {
+    expect(defaultParallel(false)).toBe(6);
+    expect(defaultParallel(true)).toBe(Math.max(2, Math.min(6, availableParallelism())));
   });
 
   test("bad usage is a usage error", async () => {

@@ -140,7 +140,10 @@ export async function copy(ctx: CommandContext, open: OpenEndpoints, request: Co
     } finally {
       reporter.stop();
     }
-    if (summary.interrupted) return 130;
+    if (summary.interrupted) {
+      ctx.stderr.write("stevedore: interrupted; the same command again finishes the copy, moving only what is missing\n");
+      return 130;
+    }
     return summary.images.failed > 0 || summary.images.cancelled > 0 ? EXIT.failure : EXIT.ok;
   } finally {
     await closeEndpoints(endpoints);

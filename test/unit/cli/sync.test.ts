@@ -27,6 +27,10 @@ async function setup(items: GeneratedManifest[]) {
 }
 
 async function cli(command: ReturnType<typeof syncCommandWith>, ...argv: string[]) {
+  return cliWith(new AbortController().signal, command, ...argv);
+}
+
+async function cliWith(signal: AbortSignal, command: ReturnType<typeof syncCommandWith>, ...argv: string[]) {
   let stdout = "";
   let stderr = "";
   const ctx: CommandContext = {
@@ -34,7 +38,7 @@ async function cli(command: ReturnType<typeof syncCommandWith>, ...argv: string[
     stdout: { write: (t) => void (stdout += t) },
     stderr: { write: (t) => void (stderr += t) },
     env: {},
-    signal: new AbortController().signal,
+    signal,
     interactive: false,
   };
   const code = await command.run(ctx);
@@ -115,6 +119,17 @@ describe("sync", () => {
   test("default parallelism: 6 towards a registry, one per CPU (2 to 6) between local ends", () => {
     expect(defaultParallel(false)).toBe(6);
     expect(defaultParallel(true)).toBe(Math.max(2, Math.min(6, availableParallelism())));
+  });
+
+  test("interrupted: exit 130 and how to finish", async () => {
+    const { open, dest } = await setup([await app()]);
+    const stop = new AbortController();
+    stop.abort(new Error("received SIGINT"));
+    const { code, stderr, stdout } = await cliWith(stop.signal, syncCommandWith(open), "all", "memory:dest");
+    expect(code).toBe(130);
+    expect(stderr).toBe("stevedore: interrupted; the same command again finishes the copy, moving only what is missing\n");
+    expect(stdout).toContain("images: 0 synced, 0 skipped, 0 failed, 1 not done");
+    expect(dest.repos.size).toBe(0);
   });
 
   test("bad usage is a usage error", async () => {

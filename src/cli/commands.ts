@@ -1,4 +1,5 @@
 /** Every command, in the order `stevedore --help` lists them. */
+import { bundleCommand } from "./bundle.ts";
 import type { Command } from "./command.ts";
 import { digestCommand } from "./digest.ts";
 import { existsCommand } from "./exists.ts";
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   serveCommand,
   syncCommand,
   pushCommand,
+  bundleCommand,
   lsCommand,
   tagsCommand,
   inspectCommand,

@@ -14,6 +14,8 @@ export interface ReporterOptions {
   mode: "text" | "json" | "plan";
   /** Milliseconds between progress renders (default: 200 on a terminal, 10 s otherwise). */
   interval?: number;
+  /** The verb of a failure line, `cannot sync "IMAGE": …` (bundle create says pull). */
+  verb?: string;
 }
 
 /** Events not written as JSON lines: per-chunk byte counts, folded into the progress instead. */
@@ -23,6 +25,7 @@ export class SyncReporter {
   readonly #ctx: Pick<CommandContext, "stdout" | "stderr" | "interactive">;
   readonly #mode: ReporterOptions["mode"];
   readonly #interval: number;
+  readonly #verb: string;
   readonly #started = performance.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #live = false;
@@ -32,6 +35,7 @@ export class SyncReporter {
     this.#ctx = ctx;
     this.#mode = options.mode;
     this.#interval = options.interval ?? (ctx.interactive ? 200 : 10_000);
+    this.#verb = options.verb ?? "sync";
   }
 
   readonly listener = (event: SyncEvent): void => {
@@ -59,7 +63,7 @@ export class SyncReporter {
         if (results) this.#out(`${event.outcome.padEnd(7)}  ${event.image} -> ${event.target}  ${event.digest}\n`);
         break;
       case "image-failed":
-        this.#err(`stevedore: cannot sync ${JSON.stringify(event.image)}: ${event.error}\n`);
+        this.#err(`stevedore: cannot ${this.#verb} ${JSON.stringify(event.image)}: ${event.error}\n`);
         break;
       case "platform-filtered":
         this.#err(

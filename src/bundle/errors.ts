@@ -1,0 +1,17 @@
+/**
+ * What goes wrong building or reading a bundle, said so the user can act:
+ * the CLI prints the message as it is, on one line.
+ */
+export class BundleError extends Error {
+  override readonly name = "BundleError";
+}
+
+/** A line of an image list that cannot be used; the message starts with `FILE:LINE:`. */
+export class ImageListError extends BundleError {
+  constructor(
+    readonly where: string,
+    readonly problem: string,
+  ) {
+    super(`${where}: ${problem}`);
+  }
+}

@@ -9,5 +9,7 @@ const commit = (await $`git rev-parse --short HEAD`.quiet().nothrow()).stdout.to
 const version = commit ? `${pkg.version}+${commit}` : pkg.version;
 const outfile = "dist/stevedore";
 
-await $`${process.execPath} build --compile --minify --sourcemap ./src/main.ts --outfile ${outfile} --define ${`STEVEDORE_VERSION=${JSON.stringify(version)}`}`;
+// --bytecode: the code ships precompiled, which halves start-up (no parsing of the bundle on every run);
+// Bun compiles ESM to bytecode only when asked for --format=esm.
+await $`${process.execPath} build --compile --minify --sourcemap --bytecode --format=esm ./src/main.ts --outfile ${outfile} --define ${`STEVEDORE_VERSION=${JSON.stringify(version)}`}`;
 console.error(`built ${outfile} (stevedore ${version})`);

@@ -59,7 +59,11 @@ export interface Ran {
   stdout: string;
   stderr: string;
   seconds: number;
-  /** Peak resident set of the process (getrusage), bytes. */
+  /**
+   * Peak resident set of the process (VmHWM, read from /proc while it runs),
+   * bytes. Not getrusage: a child spawned with vfork semantics inherits the
+   * parent's high-water mark in ru_maxrss.
+   */
   maxRss: number;
 }
 
@@ -75,9 +79,18 @@ export async function runTimed(cmd: string[], options: { cwd?: string; env?: Rec
     timeout: options.timeoutMs ?? 600_000,
     killSignal: "SIGKILL",
   });
+  let maxRss = 0;
+  const sample = () => {
+    const hwm = memoryOf(child.pid)?.hwm;
+    if (hwm !== undefined && hwm > maxRss) maxRss = hwm;
+  };
+  // VmHWM only grows, so the last sample before exit holds every earlier peak.
+  const sampler = setInterval(sample, 10);
+  sample();
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
-  return { code, stdout, stderr, seconds, maxRss: child.resourceUsage()?.maxRSS ?? NaN };
+  return { code, stdout, stderr, seconds, maxRss: maxRss || NaN };
 }
 
 /** Throw with the command's output when it failed. */

@@ -119,7 +119,7 @@ export async function syncBench(ctx: BenchContext): Promise<void> {
   });
   ctx.add({
     ...base,
-    name: "sync process RSS peak (getrusage maxrss)",
+    name: "sync process RSS peak (VmHWM)",
     unit: "MiB",
     stevedore: first ? first.maxRss / MiB : null,
     peer: null,
@@ -151,7 +151,7 @@ export async function syncBench(ctx: BenchContext): Promise<void> {
     ctx.add({ ...importRow, name: "oci: → store: import vs cp -r + sync", peer: rate(copied.seconds), peerName: "cp -r + sync" });
     ctx.add({
       ...base,
-      name: "import process RSS peak (getrusage maxrss)",
+      name: "import process RSS peak (VmHWM)",
       unit: "MiB",
       stevedore: imported ? imported.maxRss / MiB : null,
       peer: null,

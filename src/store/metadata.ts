@@ -7,6 +7,7 @@
 import { SQL } from "bun";
 import type { Digest } from "../digest/index.ts";
 import { type Dialect, DIALECTS, migrate } from "./migrations.ts";
+import { blobLock, lockNames, manifestLock, repositoryLock } from "./sql-locks.ts";
 
 export interface ManifestRow {
   digest: Digest;
@@ -93,6 +94,8 @@ export class Metadata {
   }
 
   private async ensureRepository(tx: SQL, repository: string, now: number): Promise<void> {
+    // gc removes an empty repository under this lock, exclusive.
+    await lockNames(tx, this.dialect, [repositoryLock(repository)], "shared");
     await tx`INSERT INTO repositories (name, created_at) VALUES (${repository}, ${now}) ON CONFLICT (name) DO NOTHING`;
   }
 
@@ -117,26 +120,68 @@ export class Metadata {
     return rows.length > 0;
   }
 
-  /** Record a committed blob and link it into `repository` (idempotent). */
-  async linkBlob(repository: string, digest: Digest, size: number, now = Date.now()): Promise<void> {
-    await this.write(async (tx) => {
+  /**
+   * Record a blob whose bytes were just committed and link it into
+   * `repository` (finishing upload `uploadId`, if given). Under the blob's
+   * lock and only when `present()` finds the bytes: gc deletes bytes only
+   * under that lock, so a blob is never recorded while its bytes are being
+   * removed. False (nothing written) when the bytes are gone.
+   */
+  async recordBlob(
+    repository: string,
+    digest: Digest,
+    size: number,
+    present: () => Promise<boolean>,
+    uploadId?: string,
+    now = Date.now(),
+  ): Promise<boolean> {
+    return this.write(async (tx) => {
+      await lockNames(tx, this.dialect, [blobLock(digest)], "shared");
+      if (!(await present())) return false;
       await this.ensureRepository(tx, repository, now);
       await tx`INSERT INTO blobs (digest, size, created_at) VALUES (${digest}, ${size}, ${now}) ON CONFLICT (digest) DO NOTHING`;
-      await tx`INSERT INTO repository_blobs (repository, digest, created_at) VALUES (${repository}, ${digest}, ${now})
-               ON CONFLICT (repository, digest) DO NOTHING`;
+      await this.linkIn(tx, repository, digest, now);
+      if (uploadId !== undefined) await tx`DELETE FROM uploads WHERE id = ${uploadId}`;
+      return true;
+    });
+  }
+
+  /**
+   * Link a blob the store records already into `repository` (finishing
+   * upload `uploadId`, if given), when `present()` finds its bytes; under
+   * the blob's lock, as recordBlob. False when the store has no such blob.
+   */
+  async linkStoredBlob(repository: string, digest: Digest, present: () => Promise<boolean>, uploadId?: string, now = Date.now()): Promise<boolean> {
+    return this.write(async (tx) => {
+      await lockNames(tx, this.dialect, [blobLock(digest)], "shared");
+      const rows = await tx`SELECT 1 AS x FROM blobs WHERE digest = ${digest}`;
+      if (rows.length === 0 || !(await present())) return false;
+      await this.ensureRepository(tx, repository, now);
+      await this.linkIn(tx, repository, digest, now);
+      if (uploadId !== undefined) await tx`DELETE FROM uploads WHERE id = ${uploadId}`;
+      return true;
     });
   }
 
   /** Link an already recorded blob into `repository`; false when the store has no such blob. */
   async linkExistingBlob(repository: string, digest: Digest, now = Date.now()): Promise<boolean> {
     return this.write(async (tx) => {
+      await lockNames(tx, this.dialect, [blobLock(digest)], "shared");
       const rows = await tx`SELECT 1 AS x FROM blobs WHERE digest = ${digest}`;
       if (rows.length === 0) return false;
       await this.ensureRepository(tx, repository, now);
-      await tx`INSERT INTO repository_blobs (repository, digest, created_at) VALUES (${repository}, ${digest}, ${now})
-               ON CONFLICT (repository, digest) DO NOTHING`;
+      await this.linkIn(tx, repository, digest, now);
       return true;
     });
+  }
+
+  /**
+   * A link made (or made again) now restarts gc's grace window for the
+   * blob: the manifest that needs it is on its way.
+   */
+  private async linkIn(tx: SQL, repository: string, digest: Digest, now: number): Promise<void> {
+    await tx`INSERT INTO repository_blobs (repository, digest, created_at) VALUES (${repository}, ${digest}, ${now})
+             ON CONFLICT (repository, digest) DO UPDATE SET created_at = excluded.created_at`;
   }
 
   async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
@@ -163,19 +208,27 @@ export class Metadata {
   }
 
   /**
-   * Forget a blob that no manifest references and that was recorded before
-   * `createdBefore`: its links and its row go in one transaction. Returns
-   * true when the caller may now delete the bytes.
+   * gc's delete of one blob, under the blob's exclusive lock: when it was
+   * recorded before `before`, no manifest references it and no repository
+   * linked it since `before`, its links and row go, and `deleteBytes` runs
+   * before the lock is released, so no writer can find the bytes in
+   * between and record the blob again. Returns the size it had, or
+   * undefined when it stays.
    */
-  async forgetUnreferencedBlob(digest: Digest, createdBefore: number): Promise<boolean> {
+  async forgetBlob(digest: Digest, before: number, deleteBytes: () => Promise<void>): Promise<number | undefined> {
     return this.write(async (tx) => {
-      const rows: { created_at: number | string }[] = await tx`SELECT created_at FROM blobs WHERE digest = ${digest}`;
-      if (!rows[0] || Number(rows[0].created_at) >= createdBefore) return false;
+      await lockNames(tx, this.dialect, [blobLock(digest)], "exclusive");
+      const rows: { size: number | string; created_at: number | string }[] = await tx`
+        SELECT size, created_at FROM blobs WHERE digest = ${digest}`;
+      if (!rows[0] || Number(rows[0].created_at) >= before) return undefined;
       const refs = await tx`SELECT 1 AS x FROM manifest_references WHERE digest = ${digest} LIMIT 1`;
-      if (refs.length > 0) return false;
+      if (refs.length > 0) return undefined;
+      const fresh = await tx`SELECT 1 AS x FROM repository_blobs WHERE digest = ${digest} AND created_at >= ${before} LIMIT 1`;
+      if (fresh.length > 0) return undefined;
       await tx`DELETE FROM repository_blobs WHERE digest = ${digest}`;
       await tx`DELETE FROM blobs WHERE digest = ${digest}`;
-      return true;
+      await deleteBytes();
+      return Number(rows[0].size);
     });
   }
 
@@ -221,24 +274,48 @@ export class Metadata {
 
   /**
    * Store a manifest, what it references and its tags, in one transaction:
-   * either all of it is visible or none.
+   * either all of it is visible or none. The blobs (linked into the
+   * repository) and child manifests it needs are checked again inside the
+   * transaction, under their locks, since gc may have removed one after
+   * the caller looked: those missing are returned, and nothing is written.
    */
   async putManifest(
     repository: string,
     manifest: ManifestWithContent,
-    references: Digest[],
+    references: { blobs: Digest[]; manifests: Digest[] },
     tags: string[],
     now = Date.now(),
-  ): Promise<void> {
-    await this.write(async (tx) => {
+  ): Promise<Digest[]> {
+    const blobs = [...new Set(references.blobs)];
+    const children = [...new Set(references.manifests)];
+    return this.write(async (tx) => {
+      await lockNames(
+        tx,
+        this.dialect,
+        [manifestLock(repository, manifest.digest), ...blobs.map(blobLock), ...children.map((d) => manifestLock(repository, d))],
+        "shared",
+      );
+      const linked: { digest: Digest }[] =
+        blobs.length === 0
+          ? []
+          : await tx`SELECT rb.digest FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+                     WHERE rb.repository = ${repository} AND rb.digest IN ${tx(blobs)}`;
+      const present: { digest: Digest }[] =
+        children.length === 0
+          ? []
+          : await tx`SELECT digest FROM manifests WHERE repository = ${repository} AND digest IN ${tx(children)}`;
+      const found = new Set([...linked, ...present].map((r) => r.digest));
+      const missing = [...blobs, ...children].filter((d) => !found.has(d));
+      if (missing.length > 0) return missing;
       await this.ensureRepository(tx, repository, now);
       const annotations = manifest.annotations ? JSON.stringify(manifest.annotations) : null;
+      // Pushed again: the time moves, so gc's grace window covers a re-push of what it was about to remove.
       await tx`
         INSERT INTO manifests (repository, digest, media_type, size, artifact_type, subject, annotations, content, created_at)
         VALUES (${repository}, ${manifest.digest}, ${manifest.mediaType}, ${manifest.size}, ${manifest.artifactType ?? null},
                 ${manifest.subject ?? null}, ${annotations}, ${manifest.content}, ${now})
-        ON CONFLICT (repository, digest) DO UPDATE SET media_type = excluded.media_type`;
-      for (const digest of new Set(references)) {
+        ON CONFLICT (repository, digest) DO UPDATE SET media_type = excluded.media_type, created_at = excluded.created_at`;
+      for (const digest of new Set([...blobs, ...children])) {
         await tx`INSERT INTO manifest_references (repository, manifest, digest) VALUES (${repository}, ${manifest.digest}, ${digest})
                  ON CONFLICT (repository, manifest, digest) DO NOTHING`;
       }
@@ -246,6 +323,7 @@ export class Metadata {
         await tx`INSERT INTO tags (repository, name, digest, updated_at) VALUES (${repository}, ${tag}, ${manifest.digest}, ${now})
                  ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`;
       }
+      return [];
     });
   }
 
@@ -319,17 +397,6 @@ export class Metadata {
   async deleteUpload(id: string): Promise<boolean> {
     const result = await this.sql`DELETE FROM uploads WHERE id = ${id}`;
     return result.count > 0;
-  }
-
-  /** Finish an upload: record and link its blob and forget the session, in one transaction. */
-  async completeUpload(id: string, repository: string, digest: Digest, size: number, now = Date.now()): Promise<void> {
-    await this.write(async (tx) => {
-      await this.ensureRepository(tx, repository, now);
-      await tx`INSERT INTO blobs (digest, size, created_at) VALUES (${digest}, ${size}, ${now}) ON CONFLICT (digest) DO NOTHING`;
-      await tx`INSERT INTO repository_blobs (repository, digest, created_at) VALUES (${repository}, ${digest}, ${now})
-               ON CONFLICT (repository, digest) DO NOTHING`;
-      await tx`DELETE FROM uploads WHERE id = ${id}`;
-    });
   }
 
   /** Uploads not touched since `before`. */

@@ -170,21 +170,49 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
       await drain(verified).catch((error) => {
         throw storageError(error);
       });
-      await this.driver.touch(blob.digest);
-      await this.metadata.linkExistingBlob(repository, blob.digest);
-      return;
+      if (await this.metadata.linkStoredBlob(repository, blob.digest, () => this.#present(blob.digest))) return;
+      // gc removed the blob while the client's copy streamed past: the bytes are gone, the client sends them again.
+      throw new OciError("UNAVAILABLE", `blob ${blob.digest} was removed by garbage collection during the upload; upload it again`, undefined, 503);
     }
     const id = randomUUID();
     await this.driver.createStaged(id);
     let size: number;
     try {
       size = await this.driver.writeStaged(id, 0, verified);
-      await this.driver.commitStaged(id, blob.digest, size);
     } catch (error) {
       await this.driver.deleteStaged(id).catch(() => undefined);
       throw storageError(error);
     }
-    await this.metadata.linkBlob(repository, blob.digest, size);
+    await this.#commitBlob(repository, id, blob.digest, size);
+  }
+
+  /**
+   * Make verified staged bytes the blob `digest`, linked into `repository`
+   * (and finish upload `uploadId`, if given). Against a concurrent gc:
+   * linking what the store has, or recording what was just placed, happens
+   * under the blob's lock and only while its bytes are there (see
+   * sql-locks.ts); the staged copy is dropped only after that.
+   */
+  async #commitBlob(repository: string, stagedId: string, digest: Digest, size: number, uploadId?: string): Promise<void> {
+    try {
+      if (!(await this.metadata.linkStoredBlob(repository, digest, () => this.#present(digest), uploadId))) {
+        // New to the store (or removed by gc a moment ago): place the bytes, then record them.
+        await this.driver.commitStaged(stagedId, digest, size);
+        if (!(await this.metadata.recordBlob(repository, digest, size, () => this.#present(digest), uploadId))) {
+          // Only when gc removed bytes it found without a row at the very instant they were committed.
+          if (uploadId !== undefined) await this.metadata.deleteUpload(uploadId);
+          throw new OciError("UNAVAILABLE", `blob ${digest} was removed by garbage collection while it was stored; upload it again`, undefined, 503);
+        }
+      }
+    } catch (error) {
+      if (uploadId === undefined) await this.driver.deleteStaged(stagedId).catch(() => undefined);
+      throw storageError(error);
+    }
+    await this.driver.deleteStaged(stagedId).catch(() => undefined);
+  }
+
+  async #present(digest: Digest): Promise<boolean> {
+    return (await this.driver.stat(digest)) !== undefined;
   }
 
   async mountBlob(repository: string, fromRepository: string | undefined, digest: Digest): Promise<boolean> {
@@ -193,7 +221,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
       checkRepository(fromRepository);
       if (!(await this.metadata.blobInRepository(fromRepository, digest))) return false;
     }
-    if (await this.metadata.blobInRepository(repository, digest)) return true;
+    // Linked again even when linked already: a fresh link restarts gc's grace window.
     return this.metadata.linkExistingBlob(repository, digest);
   }
 
@@ -253,12 +281,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
         await this.driver.deleteStaged(id);
         throw new OciError("DIGEST_INVALID", `uploaded content hashes to ${actual}, not ${digest}`, { expected: digest, actual });
       }
-      try {
-        await this.driver.commitStaged(id, digest, size);
-      } catch (error) {
-        throw storageError(error);
-      }
-      await this.metadata.completeUpload(id, repository, digest, size);
+      await this.#commitBlob(repository, id, digest, size, id);
     });
   }
 
@@ -379,15 +402,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     const childDigests = refs.manifests.map((d) => d.digest);
     const present = await this.metadata.presentManifests(repository, childDigests);
     missing.push(...childDigests.filter((d) => !present.has(d)));
-    if (missing.length > 0) {
-      // 400, as distribution answers: the manifest is well-formed, the push is incomplete.
-      throw new OciError(
-        "MANIFEST_BLOB_UNKNOWN",
-        `manifest references ${missing.length === 1 ? "a blob or manifest" : `${missing.length} blobs or manifests`} not in repository ${JSON.stringify(repository)}: ${missing.slice(0, 3).join(", ")}`,
-        { missing: [...new Set(missing)] },
-        400,
-      );
-    }
+    if (missing.length > 0) throw missingReferences(repository, missing);
     for (const d of refs.blobs) {
       const stored = sizes.get(d.digest);
       if (stored !== undefined && stored !== d.size) {
@@ -396,7 +411,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     }
     const artifactType = artifactTypeOf(parsed);
     const annotations = annotationsOf(parsed);
-    await this.metadata.putManifest(
+    const removed = await this.metadata.putManifest(
       repository,
       {
         digest,
@@ -407,9 +422,11 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
         ...(annotations ? { annotations } : {}),
         content: content.bytes,
       },
-      [...blobDigests, ...childDigests],
+      { blobs: blobDigests, manifests: childDigests },
       tags,
     );
+    // Removed by gc since the check above: the client pushes them again.
+    if (removed.length > 0) throw missingReferences(repository, removed);
     return digest;
   }
 
@@ -470,10 +487,18 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
    * true when it was deleted.
    */
   async deleteBlobIfUnreferenced(digest: Digest, graceMs: number, now = Date.now()): Promise<boolean> {
-    if (!(await this.metadata.forgetUnreferencedBlob(digest, now - graceMs))) return false;
-    await this.driver.delete(digest);
-    return true;
+    return (await this.metadata.forgetBlob(digest, now - graceMs, () => this.driver.delete(digest))) !== undefined;
   }
+}
+
+/** 400, as distribution answers: the manifest is well-formed, the push is incomplete. */
+function missingReferences(repository: string, missing: Digest[]): OciError {
+  return new OciError(
+    "MANIFEST_BLOB_UNKNOWN",
+    `manifest references ${missing.length === 1 ? "a blob or manifest" : `${missing.length} blobs or manifests`} not in repository ${JSON.stringify(repository)}: ${missing.slice(0, 3).join(", ")}`,
+    { missing: [...new Set(missing)] },
+    400,
+  );
 }
 
 /**

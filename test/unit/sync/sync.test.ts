@@ -447,6 +447,13 @@ describe("plan and resume", () => {
     expect(await dest.statBlob("acme/app", layer)).toBe(image.blobs[1]!.bytes.byteLength);
   });
 
+  test("a source naming no images: a warning, and nothing to do", async () => {
+    const events = new Events();
+    const summary = await syncImages(source(new MemoryHome("memory:empty"), []), destination(new MemoryHome()), { onEvent: events.listener });
+    expect(events.of("warning")).toEqual([{ type: "warning", message: "memory:empty names no images; nothing to copy" }]);
+    expect(summary.images.total).toBe(0);
+  });
+
   test("the caller's abort before the start cancels everything", async () => {
     const { release, endpoint } = await releaseSource();
     const dest = new TracingHome("memory:dest");

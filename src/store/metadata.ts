@@ -6,6 +6,7 @@
  */
 import { SQL } from "bun";
 import type { Digest } from "../digest/index.ts";
+import { MaintenanceSql } from "./maintenance-sql.ts";
 import { type Dialect, DIALECTS, migrate } from "./migrations.ts";
 import { blobLock, lockNames, manifestLock, repositoryLock } from "./sql-locks.ts";
 
@@ -74,10 +75,21 @@ export class Metadata {
     await this.sql.close();
   }
 
+  /** The database itself, for parts of the store that keep tables of their own (upload leases, object-store staging). */
+  get database(): SQL {
+    return this.sql;
+  }
+
   /** A write transaction (IMMEDIATE on SQLite, so two processes never deadlock upgrading a read lock). */
   private write<T>(fn: (tx: SQL) => Promise<T>): Promise<T> {
     const run = fn as (tx: SQL) => Promise<T>;
     return (this.dialect.name === "sqlite" ? this.sql.begin("IMMEDIATE", run) : this.sql.begin(run)) as Promise<T>;
+  }
+
+  #maintenance?: MaintenanceSql;
+  /** The queries of gc and fsck (maintenance-sql.ts). */
+  get maintenance(): MaintenanceSql {
+    return (this.#maintenance ??= new MaintenanceSql(this.sql, this.dialect, (fn) => this.write(fn)));
   }
 
   // --- repositories ---------------------------------------------------------
@@ -528,6 +540,20 @@ export class Metadata {
       unreferenced: { count: Number(unreferenced!.n), bytes: Number(unreferenced!.bytes ?? 0) },
       logicalBytes: repositories.reduce((sum, r) => sum + r.bytes, 0),
       repositories,
+    };
+  }
+
+  /** Counts for metrics: cheap enough to run on every scrape. */
+  async totals(): Promise<{ blobs: number; blobBytes: number; manifests: number; repositories: number; uploads: number }> {
+    const [b]: { n: number | string; bytes: number | string | null }[] = await this.sql`SELECT COUNT(*) AS n, SUM(size) AS bytes FROM blobs`;
+    const [m]: { n: number | string }[] = await this.sql`SELECT COUNT(*) AS n FROM manifests`;
+    const [r]: { n: number | string }[] = await this.sql`SELECT COUNT(*) AS n FROM repositories`;
+    return {
+      blobs: Number(b!.n),
+      blobBytes: Number(b!.bytes ?? 0),
+      manifests: Number(m!.n),
+      repositories: Number(r!.n),
+      uploads: await this.uploadCount(),
     };
   }
 

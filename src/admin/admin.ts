@@ -1,0 +1,33 @@
+/**
+ * The admin side of `serve`, put together: metrics fed by the registry's
+ * observer, the job queue, and the Hono app over the served store.
+ *
+ *   const admin = createAdmin({ store, token, version: VERSION, runGc });
+ *   createRegistryApp(store, { observer: admin.metrics.observeRequest, ... });
+ *   listen(admin.app, { hostname, port });
+ *   ...
+ *   await admin.close();   // cancels jobs, waits for the running one
+ */
+import type { Hono } from "hono";
+import { type AdminAppOptions, createAdminApp } from "./admin-app.ts";
+import { JobQueue } from "./jobs.ts";
+import { Metrics } from "./metrics.ts";
+
+export interface AdminOptions extends Omit<AdminAppOptions, "metrics" | "jobs"> {
+  version: string;
+}
+
+export interface Admin {
+  app: Hono;
+  metrics: Metrics;
+  jobs: JobQueue;
+  close(): Promise<void>;
+}
+
+export function createAdmin(options: AdminOptions): Admin {
+  const { version, ...rest } = options;
+  const metrics = new Metrics(version);
+  const jobs = new JobQueue({ onFinished: (job) => metrics.jobFinished(job) });
+  const app = createAdminApp({ ...rest, metrics, jobs });
+  return { app, metrics, jobs, close: () => jobs.close() };
+}

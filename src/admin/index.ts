@@ -1,0 +1,11 @@
+export * from "./admin.ts";
+export * from "./admin-app.ts";
+export * from "./admin-error.ts";
+export * from "./bearer-auth.ts";
+export * from "./gc-job.ts";
+export * from "./inventory.ts";
+export * from "./jobs.ts";
+export * from "./metrics.ts";
+export { OPENAPI_DOCUMENT } from "./openapi.ts";
+export * from "./prometheus-text.ts";
+export * from "./sync-job.ts";

@@ -1,0 +1,206 @@
+/** Sync and gc jobs through the API: lifecycle, live progress, failure, cancellation (queued and running). */
+import { expect, test } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type GcRequest, type JobView, JobQueue } from "../../../src/admin/index.ts";
+import { generateImage, generateRelease, writeOciLayout } from "../../helpers/images.ts";
+import { adminHarness, errorOf, type Harness } from "./harness.ts";
+
+async function tempDir() {
+  const path = await mkdtemp(join(tmpdir(), "stevedore-admin-src-"));
+  return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
+}
+
+async function job(h: Harness, id: string): Promise<JobView> {
+  return ((await (await h.api("GET", `/api/v1/jobs/${id}`)).json()) as { job: JobView }).job;
+}
+
+/** Poll the job through the API until `done` holds (the job runs in this process; each poll yields to it). */
+async function until(h: Harness, id: string, done: (j: JobView) => boolean, timeoutMs = 10_000): Promise<JobView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const j = await job(h, id);
+    if (done(j)) return j;
+    if (Date.now() > deadline) throw new Error(`job ${id} did not get there: ${JSON.stringify(j)}`);
+    await Bun.sleep(5);
+  }
+}
+
+test("a sync job imports a layout into the served store: 202, running with progress, succeeded with a report", async () => {
+  await using src = await tempDir();
+  const release = await generateRelease({ seed: "admin-sync" });
+  await writeOciLayout(src.path, release);
+  await using h = await adminHarness();
+  const res = await h.api("POST", "/api/v1/sync", { source: `oci:${src.path}`, prefix: "site" });
+  expect(res.status).toBe(202);
+  const { job: queued } = (await res.json()) as { job: JobView };
+  expect(res.headers.get("location")).toBe(`/api/v1/jobs/${queued.id}`);
+  expect(queued).toMatchObject({ kind: "sync", state: "queued", request: { source: `oci:${src.path}`, prefix: "site" } });
+
+  const done = await h.admin.jobs.wait(queued.id);
+  const view = await job(h, queued.id);
+  expect(view).toEqual(done!);
+  const tagged = release.filter((m) => m.name && !m.name.endsWith(".sig")).length + 1;
+  expect(view).toMatchObject({
+    state: "succeeded",
+    progress: { images: { done: tagged, total: tagged, failed: 0 } },
+    report: { images: { total: tagged, synced: tagged, failed: 0 }, interrupted: false, failures: [], warnings: [] },
+  });
+  expect(view.progress.bytes.done).toBe(view.progress.bytes.total);
+  expect(view.progress.bytes.total).toBeGreaterThan(0);
+  expect(view.startedAt! >= view.createdAt && view.finishedAt! >= view.startedAt!).toBe(true);
+  expect((await h.store.resolve("site/acme/app-0", "1.0")).digest).toBe(release[0]!.descriptor.digest);
+
+  // The list shows it, newest first; a second import of the same layout moves nothing.
+  const again = ((await (await h.api("POST", "/api/v1/sync", { source: src.path, prefix: "site" })).json()) as { job: JobView }).job;
+  const second = (await h.admin.jobs.wait(again.id))!;
+  expect(second).toMatchObject({ state: "succeeded", progress: { bytes: { done: 0, total: 0 } }, report: { images: { skipped: tagged } } });
+  const list = ((await (await h.api("GET", "/api/v1/jobs")).json()) as { jobs: JobView[] }).jobs;
+  expect(list.map((j) => j.id)).toEqual([again.id, queued.id]);
+  // Deleting a finished job is a conflict.
+  expect(await errorOf(await h.api("DELETE", `/api/v1/jobs/${queued.id}`))).toMatchObject({ status: 409, code: "JOB_FINISHED" });
+});
+
+test("a sync whose source is broken fails with the reason; platform filters are reported", async () => {
+  await using src = await tempDir();
+  const image = await generateImage({ name: "docker.io/acme/broken:1", seed: "broken" });
+  await writeOciLayout(src.path, [image]);
+  await rm(join(src.path, "blobs", "sha256", image.blobs[1]!.descriptor.digest.slice(7)));
+  await using h = await adminHarness();
+  const { job: started } = (await (await h.api("POST", "/api/v1/sync", { source: src.path })).json()) as { job: JobView };
+  const done = (await h.admin.jobs.wait(started.id))!;
+  expect(done).toMatchObject({ state: "failed", report: { images: { failed: 1 } } });
+  expect(done.error).toContain("acme/broken:1");
+  await expect(h.store.resolve("acme/broken", "1")).rejects.toThrow();
+});
+
+/** A registry whose one big layer sends a little, then nothing until the client hangs up. */
+function stallingRegistry() {
+  const layerHead = new Uint8Array(4096).fill(7);
+  const { promise: streaming, resolve: onStreaming } = Promise.withResolvers<void>();
+  const { promise: hungUp, resolve: onHangUp } = Promise.withResolvers<void>();
+  const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
+  const layerDigest = `sha256:${"ab".repeat(32)}`;
+  const configDigest = `sha256:${new Bun.CryptoHasher("sha256").update(config).digest("hex")}`;
+  const manifest = new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.byteLength },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: 1 << 30 }],
+    }),
+  );
+  const manifestDigest = `sha256:${new Bun.CryptoHasher("sha256").update(manifest).digest("hex")}`;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    fetch(request) {
+      const path = new URL(request.url).pathname;
+      if (path === "/v2/" || path === "/v2") return Response.json({});
+      if (path.endsWith("/manifests/1") || path.endsWith(`/manifests/${manifestDigest}`)) {
+        const headers = { "Content-Type": "application/vnd.oci.image.manifest.v1+json", "Docker-Content-Digest": manifestDigest, "Content-Length": String(manifest.byteLength) };
+        return new Response(request.method === "HEAD" ? null : manifest, { headers });
+      }
+      if (path.endsWith(`/blobs/${configDigest}`)) return new Response(config, { headers: { "Content-Length": String(config.byteLength) } });
+      if (path.endsWith(`/blobs/${layerDigest}`)) {
+        if (request.method === "HEAD") return new Response(null, { headers: { "Content-Length": String(1 << 30) } });
+        request.signal.addEventListener("abort", () => onHangUp());
+        return new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(layerHead);
+              onStreaming();
+            },
+            cancel() {
+              onHangUp();
+            },
+          }),
+          { headers: { "Content-Length": String(1 << 30) } },
+        );
+      }
+      return new Response(JSON.stringify({ errors: [{ code: "NOT_FOUND", message: path }] }), { status: 404 });
+    },
+  });
+  return { source: `docker://127.0.0.1:${server.port}/acme/slow:1`, streaming, hungUp, stop: () => server.stop(true) };
+}
+
+test("a running sync is cancelled through its AbortSignal; a queued one ends at once", async () => {
+  const registry = stallingRegistry();
+  try {
+    await using h = await adminHarness();
+    const first = ((await (await h.api("POST", "/api/v1/sync", { source: registry.source })).json()) as { job: JobView }).job;
+    const second = ((await (await h.api("POST", "/api/v1/sync", { source: registry.source })).json()) as { job: JobView }).job;
+    await registry.streaming;
+    const running = await until(h, first.id, (j) => j.progress.bytes.done > 0);
+    expect(running).toMatchObject({ state: "running", progress: { phase: "copying", images: { done: 0, total: 1 } } });
+    expect(running.progress.bytes.total).toBeGreaterThan(1 << 30);
+    expect((await job(h, second.id)).state).toBe("queued");
+
+    // The queued one first: it ends at once and never runs.
+    const cancelQueued = await h.api("DELETE", `/api/v1/jobs/${second.id}`);
+    expect(cancelQueued.status).toBe(202);
+    expect(((await cancelQueued.json()) as { job: JobView }).job).toMatchObject({ state: "cancelled", error: "cancelled before it started" });
+
+    const cancel = await h.api("DELETE", `/api/v1/jobs/${first.id}`);
+    expect(cancel.status).toBe(202);
+    expect(((await cancel.json()) as { job: JobView }).job).toMatchObject({ state: "running", cancelRequested: true });
+    const done = (await h.admin.jobs.wait(first.id))!;
+    expect(done).toMatchObject({ state: "cancelled", report: { interrupted: true } });
+    expect(done.cancelRequested).toBeUndefined();
+    await registry.hungUp;
+    // Nothing half-written became visible.
+    await expect(h.store.resolve("acme/slow", "1")).rejects.toThrow();
+    expect((await h.store.metadata.totals()).blobs).toBeLessThanOrEqual(1);
+  } finally {
+    registry.stop();
+  }
+});
+
+test("a gc job runs the collector with the request, reports, and counts in the metrics", async () => {
+  const seen: GcRequest[] = [];
+  await using h = await adminHarness({
+    runGc: async (request) => {
+      seen.push(request);
+      return { report: { removed: { manifests: 2, blobs: 3 }, bytesFreed: 1234, dryRun: false }, bytesFreed: 1234 };
+    },
+  });
+  const res = await h.api("POST", "/api/v1/gc", { keep: ["docker.io/acme/app:1.0"], graceSeconds: 60 });
+  expect(res.status).toBe(202);
+  const { job: started } = (await res.json()) as { job: JobView };
+  const done = (await h.admin.jobs.wait(started.id))!;
+  expect(done).toMatchObject({ kind: "gc", state: "succeeded", report: { removed: { manifests: 2, blobs: 3 }, bytesFreed: 1234 } });
+  expect(seen).toEqual([{ keep: ["docker.io/acme/app:1.0"], graceSeconds: 60 }]);
+  const metrics = await (await h.api("GET", "/metrics")).text();
+  expect(metrics).toContain("stevedore_gc_runs_total 1\n");
+  expect(metrics).toContain("stevedore_gc_freed_bytes_total 1234\n");
+  expect(metrics).toContain('stevedore_jobs_finished_total{kind="gc",state="succeeded"} 1\n');
+});
+
+test("a failing collector fails its job with the message", async () => {
+  await using h = await adminHarness({ runGc: async () => Promise.reject(new Error("the store is locked")) });
+  const { job: started } = (await (await h.api("POST", "/api/v1/gc", {})).json()) as { job: JobView };
+  expect(await h.admin.jobs.wait(started.id)).toMatchObject({ state: "failed", error: "the store is locked" });
+  expect(await (await h.api("GET", "/metrics")).text()).toContain("stevedore_gc_failures_total 1\n");
+});
+
+test("the queue runs one job at a time, in order, and keeps a bounded history", async () => {
+  const queue = new JobQueue({ keep: 2 });
+  const order: string[] = [];
+  const ids = ["a", "b", "c"].map((name) =>
+    queue.submit("gc", { name }, async (ctx) => {
+      order.push(`start ${name}`);
+      ctx.progress({ bytes: { done: 1, total: 2 }, images: { done: 0, total: 0, failed: 0 } });
+      await Bun.sleep(1);
+      order.push(`end ${name}`);
+      return { state: "succeeded", report: name };
+    }).id,
+  );
+  for (const id of ids) await queue.wait(id);
+  expect(order).toEqual(["start a", "end a", "start b", "end b", "start c", "end c"]);
+  expect(queue.list().map((j) => j.report)).toEqual(["c", "b"]);
+  expect(queue.get(ids[0]!)).toBeUndefined();
+  await queue.close();
+  expect(() => queue.submit("gc", {}, async () => ({ state: "succeeded" }))).toThrow("closed");
+});

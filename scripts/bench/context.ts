@@ -19,8 +19,10 @@ export interface Sizes {
   /** Seconds of the sequential /v2/ latency row. */
   latencySeconds: number;
   startupTrials: number;
-  /** Runs of stevedore's re-sync (the median counts). */
+  /** Runs of stevedore's re-sync per trial. */
   resyncTrials: number;
+  /** Alternating trials of each row between the peers; the best figure counts (trials.ts). */
+  trials: number;
 }
 
 export const SIZES: Record<Sizes["label"], Sizes> = {
@@ -36,6 +38,7 @@ export const SIZES: Record<Sizes["label"], Sizes> = {
     latencySeconds: 3,
     startupTrials: 5,
     resyncTrials: 3,
+    trials: 2,
   },
   quick: {
     label: "quick",
@@ -48,6 +51,7 @@ export const SIZES: Record<Sizes["label"], Sizes> = {
     latencySeconds: 0.5,
     startupTrials: 1,
     resyncTrials: 1,
+    trials: 1,
   },
 };
 

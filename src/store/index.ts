@@ -1,5 +1,7 @@
 export * from "./blob-driver.ts";
 export * from "./fs-driver.ts";
+export * from "./gc/index.ts";
+export * from "./maintenance-sql.ts";
 export * from "./metadata.ts";
 export * from "./paths.ts";
 export * from "./pull-recorder.ts";

@@ -6,6 +6,7 @@
  */
 import { SQL } from "bun";
 import type { Digest } from "../digest/index.ts";
+import { MaintenanceSql } from "./maintenance-sql.ts";
 import { type Dialect, DIALECTS, migrate } from "./migrations.ts";
 import { blobLock, lockNames, manifestLock, repositoryLock } from "./sql-locks.ts";
 
@@ -78,6 +79,12 @@ export class Metadata {
   private write<T>(fn: (tx: SQL) => Promise<T>): Promise<T> {
     const run = fn as (tx: SQL) => Promise<T>;
     return (this.dialect.name === "sqlite" ? this.sql.begin("IMMEDIATE", run) : this.sql.begin(run)) as Promise<T>;
+  }
+
+  #maintenance?: MaintenanceSql;
+  /** The queries of gc and fsck (maintenance-sql.ts). */
+  get maintenance(): MaintenanceSql {
+    return (this.#maintenance ??= new MaintenanceSql(this.sql, this.dialect, (fn) => this.write(fn)));
   }
 
   // --- repositories ---------------------------------------------------------

@@ -6,7 +6,9 @@ import { OciError } from "../oci/index.ts";
  * A `Range: bytes=…` request against a blob of `size` bytes. Returns the
  * range (end exclusive), undefined to serve the whole blob (no header, a
  * header we do not handle such as several ranges — RFC 9110 lets us
- * ignore those), or "unsatisfiable".
+ * ignore those), or "unsatisfiable": past the end, or backwards
+ * (`bytes=500-0`), which RFC 9110 lets a server reject and which
+ * distribution (Go's ServeContent) and the conformance suite answer 416.
  */
 export function parseRange(header: string | undefined | null, size: number): ByteRange | "unsatisfiable" | undefined {
   if (!header) return undefined;
@@ -23,8 +25,8 @@ export function parseRange(header: string | undefined | null, size: number): Byt
   const start = Number(first);
   if (!Number.isSafeInteger(start)) return undefined;
   if (start >= size) return "unsatisfiable";
+  if (last !== "" && !(Number(last) >= start)) return "unsatisfiable";
   const end = last === "" ? size : Math.min(Number(last) + 1, size);
-  if (!(end > start)) return undefined;
   return { start, end };
 }
 

@@ -12,6 +12,20 @@ function checkReference(reference: string): { digest?: Digest; tag?: string } {
   return { tag: checkTag(reference) };
 }
 
+/**
+ * A reference to read or delete. A tag that breaks the grammar names no
+ * manifest: 404 MANIFEST_UNKNOWN, as distribution answers (its routes
+ * never match such a tag) and as the conformance suite expects of
+ * `GET /manifests/.INVALID_MANIFEST_NAME`. Writes still say TAG_INVALID.
+ */
+function lookupReference(name: string, reference: string): { digest?: Digest; tag?: string } {
+  if (reference.includes(":")) return { digest: digestParam(reference) };
+  if (!patterns.ANCHORED_TAG.test(reference)) {
+    throw new OciError("MANIFEST_UNKNOWN", `manifest ${JSON.stringify(reference.slice(0, 200))} is not in repository ${JSON.stringify(name)}`);
+  }
+  return { tag: reference };
+}
+
 function checkTag(tag: string): string {
   if (!patterns.ANCHORED_TAG.test(tag)) {
     throw new OciError("TAG_INVALID", `invalid tag ${JSON.stringify(tag.slice(0, 200))}: a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
@@ -20,7 +34,7 @@ function checkTag(tag: string): string {
 }
 
 export async function getManifest(ctx: HandlerContext, name: string, reference: string): Promise<Response> {
-  checkReference(reference);
+  lookupReference(name, reference);
   if (ctx.method === "HEAD") {
     const d = await ctx.home.resolve(name, reference);
     return empty(200, {
@@ -61,12 +75,14 @@ export async function putManifest(ctx: HandlerContext, name: string, reference: 
     Location: `/v2/${name}/manifests/${digest}`,
     "Docker-Content-Digest": digest,
     ...(subject && isDigest(subject.digest) ? { "OCI-Subject": subject.digest } : {}),
+    // The tags a ?tag= push set, so the client knows the registry honoured them.
+    ...(extraTags.length > 0 ? { "OCI-Tag": extraTags.join(", ") } : {}),
   });
 }
 
 export async function deleteManifest(ctx: HandlerContext, name: string, reference: string): Promise<Response> {
   const home = deletingHome(ctx);
-  const ref = checkReference(reference);
+  const ref = lookupReference(name, reference);
   if (ref.digest) await home.deleteManifest(name, ref.digest);
   else await home.deleteTag(name, ref.tag!);
   return empty(202);

@@ -85,7 +85,8 @@ describe("manifest push and pull", () => {
       body: index.bytes,
       headers: { "Content-Type": index.mediaType },
     });
-    expect(put.status).toBe(201);
+    // OCI-Tag confirms the tags the push set (a client checks it before trusting ?tag=).
+    expect([put.status, put.headers.get("oci-tag")]).toEqual([201, "1.0, latest"]);
     expect(await (await r.request("/v2/multi/tags/list")).json()).toEqual({ name: "multi", tags: ["1.0", "latest"] });
   });
 

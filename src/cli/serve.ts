@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { type Admin, createAdmin, TokenCheck, tokenFromFile } from "../admin/index.ts";
 import {
   type AccessLogFormat,
   BasicAuthenticator,
@@ -9,9 +10,11 @@ import {
   parseHtpasswd,
   type RunningServer,
 } from "../registry/index.ts";
-import { Store } from "../store/index.ts";
+import { PullRecorder, Store } from "../store/index.ts";
+import { VERSION } from "../version.ts";
 import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
+import { loadServeConfig, type ServeConfig } from "./serve-config.ts";
 
 const DEFAULT_ADDR = "127.0.0.1:5000";
 const DEFAULT_ROOT = "./stevedore-data";
@@ -36,23 +39,46 @@ Options:
   --no-delete            refuse deletes of manifests, tags and blobs
   --log-format FORMAT    access log as text (default) or json
   --upload-ttl DURATION  drop upload sessions idle this long (default 24h)
+  --admin-addr HOST:PORT serve the admin API, metrics and status page there (default: off)
+  --admin-token-file F   the admin API's bearer token (required with --admin-addr; at least
+                         16 characters, e.g. openssl rand -hex 32 > F; chmod 600 F)
+  --config FILE          read these options from a YAML or JSON file (same names, plus a
+                         gc schedule); flags on the command line win
   -h, --help`,
   async run(ctx) {
     const flags = parseFlags(ctx, this, {
-      addr: { type: "string", default: DEFAULT_ADDR },
-      root: { type: "string", default: DEFAULT_ROOT },
+      addr: { type: "string" },
+      root: { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       htpasswd: { type: "string" },
       "read-only": { type: "boolean" },
       "no-delete": { type: "boolean" },
-      "log-format": { type: "string", default: "text" },
-      "upload-ttl": { type: "string", default: "24h" },
+      "log-format": { type: "string" },
+      "upload-ttl": { type: "string" },
+      "admin-addr": { type: "string" },
+      "admin-token-file": { type: "string" },
+      config: { type: "string" },
     });
     if (!flags) return EXIT.ok;
-    const v = flags.values;
     if (flags.positionals.length > 0) throw new UsageError(`serve: unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+    const config: ServeConfig = flags.values.config ? await loadServeConfig(flags.values.config) : {};
+    // The command line wins over the file, the file over the defaults.
+    const { config: _, ...given } = flags.values;
+    const v = {
+      ...config,
+      ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)),
+    } as Omit<ServeConfig, "gc">;
+    v.addr ??= DEFAULT_ADDR;
+    v.root ??= DEFAULT_ROOT;
+    v["log-format"] ??= "text";
+    v["upload-ttl"] ??= "24h";
     const { hostname, port } = parseAddr(v.addr);
+    const adminAddr = v["admin-addr"] !== undefined ? parseAddr(v["admin-addr"], "--admin-addr") : undefined;
+    if (adminAddr && !v["admin-token-file"]) {
+      throw new UsageError("serve: --admin-addr needs --admin-token-file FILE, a file holding the admin API's bearer token");
+    }
+    if (!adminAddr && v["admin-token-file"]) throw new UsageError("serve: --admin-token-file goes with --admin-addr");
     if (!!v["tls-cert"] !== !!v["tls-key"]) throw new UsageError("serve: --tls-cert and --tls-key go together");
     const logFormat = v["log-format"];
     if (logFormat !== "text" && logFormat !== "json") {
@@ -63,27 +89,48 @@ Options:
     const tls = v["tls-cert"] ? { cert: v["tls-cert"], key: v["tls-key"]! } : undefined;
     if (tls) for (const file of [tls.cert, tls.key]) await mustRead(file, "TLS file");
     const auth = v.htpasswd ? await loadHtpasswd(v.htpasswd) : undefined;
+    const token = v["admin-token-file"] ? await loadToken(v["admin-token-file"], ctx.stderr) : undefined;
 
     const store = await Store.open({ root: v.root }).catch((error: Error) => {
       throw new CommandError(`cannot open the store at ${JSON.stringify(v.root)}: ${error.message}`);
     });
+    const pulls = new PullRecorder(store.metadata, {
+      onError: (error) => ctx.stderr.write(`stevedore: recording pull times failed: ${(error as Error).message}\n`),
+    });
+    const onFault = (error: unknown, request: Request) => {
+      const detail = error instanceof Error ? (ctx.env.STEVEDORE_DEBUG && error.stack ? error.stack : error.message) : String(error);
+      ctx.stderr.write(`stevedore: internal error on ${request.method} ${new URL(request.url).pathname}: ${detail}\n`);
+    };
+    const admin: Admin | undefined = token ? createAdmin({ store, token, version: VERSION, onFault }) : undefined;
     const app = createRegistryApp(store, {
       readOnly: v["read-only"] ?? false,
       noDelete: v["no-delete"] ?? false,
+      onPull: (repository, digest) => pulls.record(repository, digest),
+      ...(admin ? { observer: admin.metrics.observeRequest } : {}),
       ...(auth ? { auth } : {}),
       accessLog: (entry) => ctx.stderr.write(formatAccessLog(entry, logFormat as AccessLogFormat)),
-      onFault: (error, request) => {
-        const detail = error instanceof Error ? (ctx.env.STEVEDORE_DEBUG && error.stack ? error.stack : error.message) : String(error);
-        ctx.stderr.write(`stevedore: internal error on ${request.method} ${new URL(request.url).pathname}: ${detail}\n`);
-      },
+      onFault,
     });
 
     let server: RunningServer;
+    let adminServer: RunningServer | undefined;
     try {
       server = listen(app, { hostname, port, ...(tls ? { tls } : {}) });
     } catch (error) {
+      await pulls.close();
       await store.close();
       throw new CommandError(`cannot listen on ${v.addr}: ${(error as Error).message}`);
+    }
+    if (admin && adminAddr) {
+      try {
+        // The admin API carries a token: over TLS whenever the registry is.
+        adminServer = listen(admin.app, { ...adminAddr, ...(tls ? { tls } : {}) });
+      } catch (error) {
+        await server.stop(0);
+        await pulls.close();
+        await store.close();
+        throw new CommandError(`cannot listen on ${v["admin-addr"]}: ${(error as Error).message}`);
+      }
     }
     const sweep = async () => {
       try {
@@ -96,6 +143,7 @@ Options:
     const sweeper = v["read-only"] ? undefined : setInterval(sweep, Math.min(uploadTtl / 4, 3_600_000));
     if (!v["read-only"]) void sweep();
     ctx.stderr.write(`listening on ${server.url}\n`);
+    if (adminServer) ctx.stderr.write(`admin API on ${adminServer.url}\n`);
 
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();
@@ -103,17 +151,20 @@ Options:
     });
     ctx.stderr.write("stevedore: stopping\n");
     clearInterval(sweeper);
+    await adminServer?.stop();
+    await admin?.close();
     await server.stop();
+    await pulls.close();
     await store.close();
     return EXIT.ok;
   },
 };
 
 /** `host:port`, `[v6]:port` or `:port` (all interfaces). */
-export function parseAddr(addr: string): { hostname: string; port: number } {
+export function parseAddr(addr: string, flag = "--addr"): { hostname: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new UsageError(`serve: invalid --addr ${JSON.stringify(addr)}; expected HOST:PORT, e.g. ${DEFAULT_ADDR}`);
+  if (!match || port > 65535) throw new UsageError(`serve: invalid ${flag} ${JSON.stringify(addr)}; expected HOST:PORT, e.g. ${DEFAULT_ADDR}`);
   return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
@@ -123,6 +174,20 @@ async function mustRead(file: string, what: string): Promise<string> {
   } catch (error) {
     throw new CommandError(`cannot read ${what} ${JSON.stringify(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+/** The admin token from its file; refused when empty or too short. Never printed. */
+async function loadToken(file: string, stderr: { write(text: string): void }): Promise<TokenCheck> {
+  const text = await mustRead(file, "admin token file");
+  let check: TokenCheck;
+  try {
+    check = new TokenCheck(tokenFromFile(text));
+  } catch (error) {
+    throw new CommandError(`admin token file ${JSON.stringify(file)}: ${(error as Error).message}`);
+  }
+  const mode = (await stat(file)).mode;
+  if (mode & 0o004) stderr.write(`stevedore: warning: admin token file ${JSON.stringify(file)} is readable by every user (chmod 600 or 640)\n`);
+  return check;
 }
 
 async function loadHtpasswd(file: string): Promise<BasicAuthenticator> {

@@ -5,7 +5,7 @@
  * neighbours in time means more than an absolute figure.
  *
  *   npm run bench                      every bench, full size (~10 minutes)
- *   npm run bench -- registry          one bench: registry | sync
+ *   npm run bench -- registry          one bench: registry | sync | bundle
  *   npm run bench -- --quick           small sizes, short runs (a smoke test)
  *   npm run bench -- --no-build        use dist/stevedore as it is
  *   npm run bench -- --out FILE        JSON results (default .bench/results.json)
@@ -20,13 +20,14 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { BenchContext } from "./context.ts";
 import { SIZES } from "./context.ts";
+import { bundleBench } from "./bundle-bench.ts";
 import { check, runTimed } from "./proc.ts";
 import { registryBench } from "./registry-bench.ts";
 import { evaluate, formatTable, type Row } from "./results.ts";
 import { syncBench } from "./sync-bench.ts";
 import { CACHE, layoutBlobFiles, releaseBundle, ROOT, warm } from "./workload.ts";
 
-const BENCHES = { registry: registryBench, sync: syncBench } as const;
+const BENCHES = { registry: registryBench, sync: syncBench, bundle: bundleBench } as const;
 type BenchName = keyof typeof BENCHES;
 
 const { values, positionals } = parseArgs({
@@ -39,7 +40,7 @@ const { values, positionals } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("Usage: bun scripts/bench/run.ts [registry|sync ...] [--quick] [--no-build] [--out FILE]");
+  console.log("Usage: bun scripts/bench/run.ts [registry|sync|bundle ...] [--quick] [--no-build] [--out FILE]");
   process.exit(0);
 }
 for (const name of positionals) {

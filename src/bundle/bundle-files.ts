@@ -34,7 +34,10 @@ export async function openBundleFiles(path: string): Promise<BundleFiles> {
   try {
     tar = await TarIndex.open(path);
   } catch (error) {
-    if (error instanceof TransportError) throw new BundleError(`${path}: not a bundle: ${error.message}`);
+    if (error instanceof TransportError) {
+      const reason = error.message.startsWith(`${path}: `) ? error.message.slice(path.length + 2) : error.message;
+      throw new BundleError(`${path}: not a bundle: ${reason}`);
+    }
     throw error;
   }
   return archiveBundle(path, tar);

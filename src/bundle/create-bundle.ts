@@ -116,10 +116,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Bundle
     }
     if (copy.interrupted) throw new BundleError("Interrupted; no bundle written");
     if (copy.images.failed > 0 || copy.images.cancelled > 0) {
-      const first = copy.failures[0];
-      throw new BundleError(
-        `No bundle written: ${copy.images.failed} of ${copy.images.total} images failed` + (first ? ` (${first.image}: ${first.error})` : ""),
-      );
+      throw new BundleError(`No bundle written: ${copy.images.failed} of ${copy.images.total} images failed`, copy.failures);
     }
     const assembled = await assemble(staging, images, digests, options, base);
     options.onWriting?.({ blobs: assembled.parts.blobs.length, bytes: assembled.bytes });

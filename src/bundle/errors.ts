@@ -4,6 +4,13 @@
  */
 export class BundleError extends Error {
   override readonly name = "BundleError";
+  constructor(
+    message: string,
+    /** The images that failed, when a copy did (each also reported as an event). */
+    readonly failures: readonly { image: string; error: string }[] = [],
+  ) {
+    super(message);
+  }
 }
 
 /** A line of an image list that cannot be used; the message starts with `FILE:LINE:`. */

@@ -143,7 +143,8 @@ describe("create", () => {
   test("a missing image fails the run: nothing written, no staging left, a new directory removed", async () => {
     const out = join(dir, "fail.tar");
     const error = await create([...names(), "docker.io/acme/nope:1"], out).catch((e) => e);
-    expect(error.message).toMatch(/^No bundle written: 1 of 7 images failed \(docker\.io\/acme\/nope:1: /);
+    expect(error.message).toBe("No bundle written: 1 of 7 images failed");
+    expect(error.failures).toEqual([{ image: "docker.io/acme/nope:1", error: expect.stringContaining("docker.io/acme/nope") }]);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((n) => n.includes("fail.tar"))).toEqual([]);
     const d = join(dir, "fail-dir");

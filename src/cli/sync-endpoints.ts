@@ -12,6 +12,8 @@ export interface EndpointRequest {
   destination: string;
   /** `--prefix`: a path inserted in front of each destination repository. */
   prefix?: string;
+  /** `--scan`: every image into the one repository DEST names (scan-naming.ts). */
+  scan?: { tagPrefix?: string };
   /** From the registry flags (`--creds`, `--insecure`, ...); env and signal included. */
   registry: RegistryClientOptions;
 }
@@ -32,6 +34,7 @@ export const openEndpoints: OpenEndpoints = async (request) => {
     const destination = await openDestination(request.destination, {
       registry: request.registry,
       ...(request.prefix !== undefined ? { prefix: request.prefix } : {}),
+      ...(request.scan ? { scan: request.scan } : {}),
     });
     return { source, destination, local: source.spec.transport !== "docker" && destination.spec.transport !== "docker" };
   } catch (error) {

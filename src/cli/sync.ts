@@ -66,14 +66,31 @@ SOURCE: docker://HOST/REPO[:TAG|@DIGEST], oci:DIR[:REF], oci-archive:FILE[:REF],
 DEST:   docker://HOST[:PORT][/PATH] or HOST:PORT (a registry: each image keeps its
         repository path, the domain is replaced), oci:DIR, oci-archive:FILE, store:DIR
 
+Scan copies:
+  --scan             put every image into the ONE repository DEST names (docker://HOST/REPO),
+                     tagged <prefix>_<repository path, / as _>_<tag>, so a scanner sees a
+                     whole release in one place: docker.io/library/nginx:1.25 with
+                     --tag-prefix 7.1.0 becomes REPO:7.1.0_library_nginx_1.25. An image
+                     known by digest only is tagged ..._sha256-<16 hex digits>; tags over
+                     128 characters are cut to 117 plus - and 10 hex digits of their hash.
+  --tag-prefix P     the prefix of scan tags (with --scan)
+
 ${COPY_OPTIONS_HELP}`,
     async run(ctx) {
-      const flags = parseFlags(ctx, this, COPY_FLAGS);
+      const flags = parseFlags(ctx, this, { ...COPY_FLAGS, scan: { type: "boolean" }, "tag-prefix": { type: "string" } });
       if (!flags) return EXIT.ok;
       const [source, destination, ...extra] = flags.positionals;
       if (!source || !destination) throw new UsageError("sync: expected SOURCE and DEST");
       if (extra.length) throw new UsageError(`sync: unexpected argument ${JSON.stringify(extra[0])}`);
-      return copy(ctx, open, { source, destination, flags: flags.values, single: false });
+      const { scan, "tag-prefix": tagPrefix, ...copyFlags } = flags.values;
+      if (tagPrefix !== undefined && !scan) throw new UsageError("sync: --tag-prefix goes with --scan");
+      return copy(ctx, open, {
+        source,
+        destination,
+        flags: copyFlags,
+        single: false,
+        ...(scan ? { scan: tagPrefix !== undefined ? { tagPrefix } : {} } : {}),
+      });
     },
   };
 }
@@ -96,6 +113,8 @@ export interface CopyRequest {
   };
   /** push: the source must name exactly one image. */
   single: boolean;
+  /** sync --scan: every image into the one repository DEST names. */
+  scan?: { tagPrefix?: string };
 }
 
 /** sync and push: open both ends, plan or copy, render, close, exit code. */
@@ -108,6 +127,7 @@ export async function copy(ctx: CommandContext, open: OpenEndpoints, request: Co
   const endpoints = await open({
     source: request.source,
     destination: request.destination,
+    ...(request.scan ? { scan: request.scan } : {}),
     ...(prefix !== undefined ? { prefix } : {}),
     registry: registryOptions(registry, ctx),
   });

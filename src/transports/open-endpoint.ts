@@ -24,6 +24,7 @@ import { OciLayoutHome } from "./layout/oci-layout-home.ts";
 import { normalisedName, splitRefName } from "./layout/ref-name.ts";
 import { listAll } from "./list-page.ts";
 import { type DestinationNaming, destinationTarget, joinPath } from "./naming.ts";
+import { checkTagPrefix } from "./scan-naming.ts";
 import { OciArchiveReader } from "./oci-archive/oci-archive-reader.ts";
 import { OciArchiveWriter } from "./oci-archive/oci-archive-writer.ts";
 import { RegistryDirHome } from "./registry-dir/registry-dir-home.ts";
@@ -39,6 +40,8 @@ export interface OpenOptions {
   repository?: string;
   /** Registry client options (credentials, TLS, insecure, env, signal). */
   registry?: RegistryClientOptions & RegistryHomeOptions;
+  /** `--scan`: every image into the one repository the destination names, tagged after its origin. */
+  scan?: { tagPrefix?: string };
 }
 
 export interface OpenedSource extends SourceEndpoint {
@@ -96,6 +99,24 @@ export async function openDestination(text: string, options: OpenOptions = {}): 
   if (options.prefix !== undefined && opened.naming.kind !== "registry") {
     if (isClosable(opened.home)) await opened.home.close().catch(() => {});
     throw new TransportError("invalid-spec", `--prefix applies to a registry or store destination, not to ${quote(text)}`);
+  }
+  if (options.scan) {
+    const fail = async (message: string) => {
+      if (isClosable(opened.home)) await opened.home.close().catch(() => {});
+      throw new TransportError("invalid-spec", message);
+    };
+    if (opened.naming.kind !== "registry" || !opened.naming.prefix) {
+      await fail(`--scan needs DEST to name the scan repository, as in docker://HOST/REPO or store:DIR:REPO, not ${quote(text)}`);
+    }
+    if (options.prefix !== undefined) await fail("--prefix does not apply with --scan: DEST names the one repository");
+    try {
+      if (options.scan.tagPrefix !== undefined) checkTagPrefix(options.scan.tagPrefix);
+    } catch (error) {
+      await fail((error as Error).message);
+    }
+    const repository = (opened.naming as { prefix: string }).prefix;
+    const scan: DestinationNaming = { kind: "scan", repository, ...(options.scan.tagPrefix !== undefined ? { tagPrefix: options.scan.tagPrefix } : {}) };
+    return { spec, home: opened.home, naming: scan, target: (image) => destinationTarget(image.name, scan) };
   }
   const naming: DestinationNaming =
     opened.naming.kind === "registry" ? { kind: "registry", ...prefixOf(opened.naming.prefix, options.prefix) } : opened.naming;

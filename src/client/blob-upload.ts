@@ -61,7 +61,12 @@ function withDigest(location: string, digest: Digest): string {
   return url.href;
 }
 
-/** Upload a blob; the registry verifies the digest and makes the blob visible only on a match. */
+/**
+ * Upload a blob; the registry verifies the digest and makes the blob visible
+ * only on a match. The size is the source's to hold (see upload-source.ts):
+ * when a body turns out to be of another size than declared, the request
+ * is cut off, the session cancelled, and OciError SIZE_INVALID thrown.
+ */
 export async function uploadBlob(
   transport: RegistryTransport,
   repository: string,
@@ -74,15 +79,20 @@ export async function uploadBlob(
   let offset = 0;
   if (!session && options.monolithicPost) {
     const first = source.open(0);
-    const response = await transport.send({
-      method: "POST",
-      url: `/v2/${repository}/blobs/uploads/?digest=${encodeURIComponent(blob.digest)}`,
-      scopes: [pushScope(repository)],
-      headers: contentHeaders(first, blob.size),
-      body: source.replayable ? onceThen(first, () => source.open(0)) : first,
-      deadline: false,
-      retry: false,
-    });
+    let response: Response;
+    try {
+      response = await transport.send({
+        method: "POST",
+        url: `/v2/${repository}/blobs/uploads/?digest=${encodeURIComponent(blob.digest)}`,
+        scopes: [pushScope(repository)],
+        headers: contentHeaders(first, blob.size),
+        body: source.replayable ? onceThen(first, () => source.open(0)) : first,
+        deadline: false,
+        retry: false,
+      });
+    } catch (error) {
+      throw source.sizeError() ?? error;
+    }
     if (response.status === 201) return void (await drain(response));
     if (response.status !== 202) throw await responseError(response, what, "BLOB_UPLOAD_INVALID");
     // The registry opened a session instead of taking the body: send it again there.
@@ -92,15 +102,22 @@ export async function uploadBlob(
   const attempts = options.attempts ?? 4;
   for (let attempt = 1; ; attempt++) {
     const resumed = offset > 0;
+    // Opening a session is an ordinary request the transport already retried: its failure is final.
+    session ??= await openUploadSession(transport, repository);
     try {
-      session ??= await openUploadSession(transport, repository);
       if (options.chunkSize) await sendChunks(transport, repository, session, blob, source, offset, options.chunkSize, what);
       else await sendRest(transport, repository, session, blob, source, offset, what);
       return;
     } catch (error) {
+      const sizeError = source.sizeError();
+      if (sizeError) {
+        // Whatever part of the body the registry holds must not linger as an open upload.
+        await cancelUpload(transport, session, repository);
+        throw sizeError;
+      }
       if (attempt >= attempts || !source.replayable || !isWorthResuming(error, resumed)) throw error;
       // Ask the registry where it stands; a session it forgot means starting over.
-      const status = session ? await uploadStatus(transport, session, repository).catch(() => undefined) : undefined;
+      const status = await uploadStatus(transport, session, repository).catch(() => undefined);
       if (status && !(OciError.is(error, "DIGEST_INVALID"))) {
         session = status.session;
         offset = status.offset;
@@ -109,6 +126,21 @@ export async function uploadBlob(
         offset = 0;
       }
     }
+  }
+}
+
+/**
+ * Cancel an upload session (`DELETE`), best effort. distribution 2.8 refuses
+ * it after a body was cut off (the session's signed offset no longer matches
+ * what it stored) and leaves the parts to its upload purging; they are
+ * never visible as a blob.
+ */
+export async function cancelUpload(transport: RegistryTransport, session: Pick<UploadSession, "location">, repository: string): Promise<void> {
+  try {
+    const response = await transport.send({ method: "DELETE", url: session.location, scopes: [pushScope(repository)] });
+    await drain(response);
+  } catch {
+    // The upload expires on the registry's side anyway.
   }
 }
 

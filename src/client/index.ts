@@ -7,6 +7,7 @@ export * from "./endpoint.ts";
 export * from "./errors.ts";
 export * from "./link-header.ts";
 export * from "./registry-client.ts";
+export * from "./repository-name.ts";
 export * from "./retry.ts";
 export * from "./scopes.ts";
 export * from "./tls-config.ts";

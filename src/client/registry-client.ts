@@ -2,7 +2,8 @@
  * The Distribution API v2, one method per operation, over a
  * RegistryTransport (auth, TLS, retries). Manifests come back as their
  * exact bytes; blobs as streams. Repository names are paths on this
- * registry (`library/nginx`), never full references.
+ * registry (`library/nginx`), never full references: each is checked
+ * against the grammar before a request is made (NAME_INVALID otherwise).
  */
 import { type Digest, digestOf, isDigest, isVerifiable, parseDigest, verifiableAlgorithm } from "../digest/index.ts";
 import {
@@ -28,6 +29,7 @@ import type { Credentials } from "./credentials.ts";
 import { registryEndpoint } from "./endpoint.ts";
 import { responseError } from "./errors.ts";
 import { nextLink } from "./link-header.ts";
+import { checkRepositoryName } from "./repository-name.ts";
 import { CATALOG_SCOPE, deleteScope, pullScope, pushScope } from "./scopes.ts";
 import { loadTlsSettings, type TlsFileOptions } from "./tls-config.ts";
 import { drain, RegistryTransport, type TransportOptions } from "./transport.ts";
@@ -80,6 +82,7 @@ export class RegistryClient {
 
   /** HEAD a manifest: its descriptor, or undefined when absent. */
   async headManifest(repository: string, reference: string): Promise<Descriptor | undefined> {
+    this.#checkName(repository);
     const response = await this.transport.send({
       method: "HEAD",
       url: manifestPath(repository, reference),
@@ -101,6 +104,7 @@ export class RegistryClient {
 
   /** GET a manifest by tag or digest: exact bytes, media type, digest (verified when asked by digest). */
   async getManifest(repository: string, reference: string): Promise<ManifestContent> {
+    this.#checkName(repository);
     const what = this.#what(repository, reference);
     const response = await this.transport.send({
       method: "GET",
@@ -132,6 +136,7 @@ export class RegistryClient {
 
   /** PUT manifest bytes exactly as given, under a tag or their digest. */
   async putManifest(repository: string, reference: string, content: { bytes: Uint8Array; mediaType: string }): Promise<Digest> {
+    this.#checkName(repository);
     const digest = isDigest(reference) && isVerifiable(reference) ? digestOf(content.bytes, verifiableAlgorithm(reference)) : digestOf(content.bytes);
     if (isDigest(reference) && reference !== digest) {
       throw new OciError("DIGEST_INVALID", `Cannot push manifest: its bytes hash to ${digest}, not ${reference}`);
@@ -151,6 +156,7 @@ export class RegistryClient {
   }
 
   async deleteManifest(repository: string, reference: string): Promise<void> {
+    this.#checkName(repository);
     const response = await this.transport.send({ method: "DELETE", url: manifestPath(repository, reference), scopes: [deleteScope(repository)] });
     if (response.status !== 202 && response.status !== 200 && response.status !== 204) {
       throw await responseError(response, `Cannot delete ${this.#what(repository, reference)}`, "MANIFEST_UNKNOWN");
@@ -160,6 +166,7 @@ export class RegistryClient {
 
   /** The blob's size when the repository has it. */
   async headBlob(repository: string, digest: Digest): Promise<number | undefined> {
+    this.#checkName(repository);
     const response = await this.transport.send({ method: "HEAD", url: blobPath(repository, digest), scopes: [pullScope(repository)] });
     if (response.status === 404) return undefined;
     if (!response.ok) throw await responseError(response, this.#what(repository, digest), "BLOB_UNKNOWN");
@@ -174,6 +181,7 @@ export class RegistryClient {
    * here: whoever stores or uses them hashes them as they pass.
    */
   async getBlob(repository: string, digest: Digest, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+    this.#checkName(repository);
     const what = this.#what(repository, digest);
     const response = await this.transport.send({
       method: "GET",
@@ -189,21 +197,26 @@ export class RegistryClient {
   }
 
   /** Open an upload session (`POST`). */
-  startUpload(repository: string): Promise<UploadSession> {
+  async startUpload(repository: string): Promise<UploadSession> {
+    this.#checkName(repository);
     return openUploadSession(this.transport, repository);
   }
 
   /**
    * Upload a blob. `body` may be a Blob (zero-copy, resumable), bytes, a
    * function `(offset) => body` (resumable), or a stream (sent once).
+   * A declared size is held to: OciError SIZE_INVALID when the body has
+   * another length, and nothing is committed.
    */
-  uploadBlob(
+  async uploadBlob(
     repository: string,
     blob: { digest: Digest; size?: number },
     body: UploadBody | ((offset: number) => UploadBody),
     options?: UploadOptions,
   ): Promise<void> {
-    return uploadBlob(this.transport, repository, blob, toUploadSource(body, blob.size), options);
+    this.#checkName(repository);
+    const source = toUploadSource(body, blob.size, `Cannot upload ${blob.digest} to ${this.registry}/${repository}`);
+    return uploadBlob(this.transport, repository, blob, source, options);
   }
 
   /**
@@ -211,6 +224,8 @@ export class RegistryClient {
    * and opened an upload session instead, returned for the upload to use.
    */
   async mountBlob(repository: string, from: string | undefined, digest: Digest): Promise<MountResult> {
+    this.#checkName(repository);
+    if (from !== undefined) this.#checkName(from);
     const query = `?mount=${encodeURIComponent(digest)}${from ? `&from=${encodeURIComponent(from)}` : ""}`;
     const scopes = [pushScope(repository), ...(from && from !== repository ? [pullScope(from)] : [])];
     const response = await this.transport.send({ method: "POST", url: `/v2/${repository}/blobs/uploads/${query}`, scopes, headers: { "content-length": "0" } });
@@ -227,6 +242,7 @@ export class RegistryClient {
   }
 
   async deleteBlob(repository: string, digest: Digest): Promise<void> {
+    this.#checkName(repository);
     const response = await this.transport.send({ method: "DELETE", url: blobPath(repository, digest), scopes: [deleteScope(repository)] });
     if (response.status !== 202 && response.status !== 200 && response.status !== 204) {
       throw await responseError(response, `Cannot delete ${this.#what(repository, digest)}`, "BLOB_UNKNOWN");
@@ -234,18 +250,16 @@ export class RegistryClient {
     await drain(response);
   }
 
-  /** Repository names (`/v2/_catalog`), following pagination. */
+  /** Repository names (`/v2/_catalog`): sorted, after `last`, at most `limit`. */
   async repositories(options: ListOptions = {}): Promise<string[]> {
-    const query = new URLSearchParams({ n: String(pageSize(options)) });
-    if (options.last) query.set("last", options.last);
-    return this.#paginate(`/v2/_catalog?${query}`, [CATALOG_SCOPE], "repositories", options.limit, `Cannot list the repositories of ${this.registry}`);
+    return this.#list("/v2/_catalog", [CATALOG_SCOPE], "repositories", options, `Cannot list the repositories of ${this.registry}`);
   }
 
-  /** Tags of a repository, following pagination. */
+  /** Tags of a repository: sorted, after `last`, at most `limit`. */
   async tags(repository: string, options: ListOptions = {}): Promise<string[]> {
-    const query = new URLSearchParams({ n: String(pageSize(options)) });
-    if (options.last) query.set("last", options.last);
-    return this.#paginate(`/v2/${repository}/tags/list?${query}`, [pullScope(repository)], "tags", options.limit, `Cannot list the tags of ${this.registry}/${repository}`, "NAME_UNKNOWN");
+    this.#checkName(repository);
+    const what = `Cannot list the tags of ${this.registry}/${repository}`;
+    return this.#list(`/v2/${repository}/tags/list`, [pullScope(repository)], "tags", options, what, "NAME_UNKNOWN");
   }
 
   /**
@@ -254,6 +268,7 @@ export class RegistryClient {
    * of them, as OCI 1.1 clients write it.
    */
   async referrers(repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
+    this.#checkName(repository);
     const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : "";
     let url: string | undefined = `/v2/${repository}/referrers/${subject}${query}`;
     const found: Descriptor[] = [];
@@ -289,16 +304,28 @@ export class RegistryClient {
     return artifactType ? all.filter((d) => d.artifactType === artifactType) : all;
   }
 
-  async #paginate(
-    first: string,
+  /**
+   * A list, paged with `n` and `last` and followed through `Link` headers,
+   * but not taken on trust: distribution 2.8 ignores both on tag lists and
+   * answers every tag in storage order. A page counts as a page only when it
+   * keeps to what was asked (at most `n` names, sorted, all after `last`);
+   * otherwise every page is read, and sorting, `last` and `limit` are
+   * applied here.
+   */
+  async #list(
+    path: string,
     scopes: string[],
     field: "repositories" | "tags",
-    limit: number | undefined,
+    { last, limit }: ListOptions,
     what: string,
     notFound?: OciError["code"],
   ): Promise<string[]> {
-    const names: string[] = [];
-    let url: string | undefined = first;
+    const n = pageSize(limit);
+    const query = new URLSearchParams({ n: String(n) });
+    if (last !== undefined) query.set("last", last);
+    const found = new Set<string>();
+    let paged = true;
+    let url: string | undefined = `${path}?${query}`;
     const seen = new Set<string>();
     while (url && !seen.has(url)) {
       seen.add(url);
@@ -306,15 +333,22 @@ export class RegistryClient {
       if (!response.ok) throw await responseError(response, what, notFound);
       const link = nextLink(response.headers.get("link"));
       const body = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
-      const page = body?.[field];
-      if (page !== null && page !== undefined && (!Array.isArray(page) || page.some((n) => typeof n !== "string"))) {
+      const page = body?.[field] ?? [];
+      if (!Array.isArray(page) || page.some((name) => typeof name !== "string")) {
         throw new OciError("UNKNOWN", `${what}: the registry answered with something other than a list of ${field}`);
       }
-      names.push(...((page as string[] | null | undefined) ?? []));
-      if (limit !== undefined && names.length >= limit) return names.slice(0, limit);
+      const names = page as string[];
+      if (names.length > n || !isAscending(names) || (last !== undefined && names.some((name) => name <= last))) paged = false;
+      for (const name of names) if (last === undefined || name > last) found.add(name);
+      if (paged && limit !== undefined && found.size >= limit) break;
       url = link;
     }
-    return names;
+    const sorted = [...found].sort();
+    return limit === undefined ? sorted : sorted.slice(0, Math.max(0, limit));
+  }
+
+  #checkName(repository: string): void {
+    checkRepositoryName(this.registry, repository);
   }
 
   #what(repository: string, reference: string): string {
@@ -330,8 +364,12 @@ function blobPath(repository: string, digest: Digest): string {
   return `/v2/${repository}/blobs/${parseDigest(digest)}`;
 }
 
-function pageSize(options: ListOptions): number {
-  return Math.max(1, Math.min(options.limit ?? PAGE_SIZE, PAGE_SIZE));
+function pageSize(limit: number | undefined): number {
+  return Math.max(1, Math.min(limit ?? PAGE_SIZE, PAGE_SIZE));
+}
+
+function isAscending(names: string[]): boolean {
+  return names.every((name, i) => i === 0 || names[i - 1]! < name);
 }
 
 async function isNameUnknown(response: Response): Promise<boolean> {

@@ -257,6 +257,8 @@ export class RegistryTransport {
         response = await this.#exchange(request, authorization, external);
       } catch (error) {
         if (this.#options.signal?.aborted) throw this.#options.signal.reason ?? error;
+        // Not the network: a body that refused to go on (a size check), or a redirect loop.
+        if (error instanceof OciError) throw error;
         if (!replayable || attempt >= this.#retry.attempts || !isRetryableNetworkError(error)) {
           throw networkError(this.registry, error);
         }

@@ -2,7 +2,14 @@
  * What an upload reads from. A Blob (a file, a slice of a tar) can be sent
  * again from any offset, without copying through JavaScript; a function
  * `(offset) => body` can too; a bare stream can be read once.
+ *
+ * A declared size is held to: a Blob or bytes of another length are
+ * refused before anything is sent, and a stream is counted as it passes and
+ * errors (failing the request it feeds) the moment it runs over or ends
+ * short. The registry only checks the digest, so right bytes under a wrong
+ * size would otherwise be accepted.
  */
+import { OciError } from "../oci/index.ts";
 
 export type UploadBody = Blob | ReadableStream<Uint8Array> | Uint8Array;
 
@@ -13,21 +20,47 @@ export interface UploadSource {
   readonly replayable: boolean;
   /** The bytes from `offset` to the end. */
   open(offset: number): UploadBody;
+  /** The size mismatch a body opened here ran into, if one did. */
+  sizeError(): OciError | undefined;
 }
 
-export function toUploadSource(body: UploadBody | ((offset: number) => UploadBody), size?: number): UploadSource {
-  if (typeof body === "function") return { size, replayable: true, open: body };
-  if (body instanceof Blob) return { size: size ?? body.size, replayable: true, open: (offset) => (offset ? body.slice(offset) : body) };
-  if (body instanceof Uint8Array) return { size: size ?? body.byteLength, replayable: true, open: (offset) => body.subarray(offset) };
+/**
+ * An upload source for `body`, held to `declared` bytes when given. Throws
+ * OciError SIZE_INVALID at once when the body's own length says otherwise.
+ */
+export function toUploadSource(body: UploadBody | ((offset: number) => UploadBody), declared?: number, what = "Cannot upload"): UploadSource {
+  let failure: OciError | undefined;
+  const fail = (error: OciError) => {
+    failure ??= error;
+    return failure;
+  };
+  /** The body from `offset`, checked against the bytes the declared size leaves. */
+  const held = (opened: UploadBody, offset: number): UploadBody => {
+    if (declared === undefined) return opened;
+    const expected = declared - offset;
+    if (opened instanceof ReadableStream) return opened.pipeThrough(exactLength(expected, offset, declared, what, fail));
+    const length = bodyLength(opened)!;
+    if (length !== expected) throw fail(sizeMismatch(what, declared, offset + length));
+    return opened;
+  };
+  const sizeError = () => failure;
+  if (typeof body === "function") return { size: declared, replayable: true, open: (offset) => held(body(offset), offset), sizeError };
+  if (!(body instanceof ReadableStream)) {
+    const total = bodyLength(body)!;
+    if (declared !== undefined && declared !== total) throw fail(sizeMismatch(what, declared, total));
+    const slice = (offset: number): UploadBody => (offset === 0 ? body : body instanceof Blob ? body.slice(offset) : body.subarray(offset));
+    return { size: total, replayable: true, open: slice, sizeError };
+  }
   let used = false;
   return {
-    size,
+    size: declared,
     replayable: false,
     open(offset) {
       if (used || offset !== 0) throw new Error("a stream body can be read only once");
       used = true;
-      return body;
+      return held(body, 0);
     },
+    sizeError,
   };
 }
 
@@ -36,6 +69,34 @@ export function bodyLength(body: UploadBody): number | undefined {
   if (body instanceof Blob) return body.size;
   if (body instanceof Uint8Array) return body.byteLength;
   return undefined;
+}
+
+function sizeMismatch(what: string, declared: number, actual: number | string): OciError {
+  return new OciError("SIZE_INVALID", `${what}: the blob is declared as ${declared} bytes but its content is ${actual} bytes`);
+}
+
+/**
+ * Pass exactly `expected` bytes: error before forwarding a byte too many,
+ * and instead of closing when the stream ends short.
+ */
+function exactLength(
+  expected: number,
+  offset: number,
+  declared: number,
+  what: string,
+  fail: (error: OciError) => OciError,
+): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > expected) controller.error(fail(sizeMismatch(what, declared, `more than ${declared}`)));
+      else controller.enqueue(chunk);
+    },
+    flush(controller) {
+      if (seen < expected) controller.error(fail(sizeMismatch(what, declared, offset + seen)));
+    },
+  });
 }
 
 /**

@@ -2,7 +2,10 @@
  * A registry as an image home (`docker://HOST`): the image interface
  * spoken over the Distribution API. Repository names are paths on that
  * registry. Uploads stream with the digest in the final PUT; the registry
- * verifies it, so bytes pass through here without a second hash.
+ * verifies it, so bytes pass through here without a second hash. The
+ * declared size is the client's to hold (registries only check the digest),
+ * and lists come back sorted and paged even from registries that ignore
+ * `n` and `last`.
  */
 import { RegistryClient, type RegistryClientOptions, type UploadOptions, type UploadSession } from "../../client/index.ts";
 import type { Digest } from "../../digest/index.ts";
@@ -76,12 +79,13 @@ export class RegistryHome implements ImageHome, BlobMounter, ReferrersLister, Co
     return (await this.client.headManifest(repository, digest)) !== undefined;
   }
 
-  async repositories(options?: ListOptions): Promise<string[]> {
-    return (await this.client.repositories(options)).sort();
+  /** Sorted, with `last` and `limit` kept even by registries that ignore them (the client pages with care). */
+  repositories(options?: ListOptions): Promise<string[]> {
+    return this.client.repositories(options);
   }
 
-  async tags(repository: string, options?: ListOptions): Promise<string[]> {
-    return (await this.client.tags(repository, options)).sort();
+  tags(repository: string, options?: ListOptions): Promise<string[]> {
+    return this.client.tags(repository, options);
   }
 
   /**

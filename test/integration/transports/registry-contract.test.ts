@@ -21,8 +21,5 @@ runHomeContract(
     isolatedBlobs: true,
     // distribution 2.8 has no referrers API and cannot delete tags.
     unsupported: ["referrers", "deletes"],
-    // verify: a right body under a wrong declared size is accepted (the size is not checked);
-    // list: tags with ?n= skip the first tag on distribution 2.8 (paging client-side would avoid it).
-    knownFailures: ["verify", "list"],
   },
 );

@@ -1,7 +1,7 @@
 /** The docker:// home against a real CNCF registry: write through the image interface, read back with skopeo, and the reverse. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { digestOf } from "../../../src/digest/index.ts";
-import { manifestReferences, parseManifest } from "../../../src/oci/index.ts";
+import { manifestReferences, OciError, parseManifest } from "../../../src/oci/index.ts";
 import { openRegistry, type RegistryHome } from "../../../src/transports/remote/index.ts";
 import { type DockerRegistry, startDockerRegistry } from "../../helpers/docker-registry.ts";
 import { allBlobs, generateLayer, generateMultiArch, generateImage, type GeneratedManifest } from "../../helpers/images.ts";
@@ -68,4 +68,27 @@ test("a blob whose bytes do not match never becomes visible", async () => {
   const error = await home.putBlob("acme/bad", layer.descriptor, new Blob([new Uint8Array(layer.bytes.byteLength)])).catch((e) => e);
   expect(error.code).toBe("DIGEST_INVALID");
   expect(await home.statBlob("acme/bad", layer.descriptor.digest)).toBeUndefined();
+});
+
+test("right bytes streamed under a wrong declared size: SIZE_INVALID, never visible", async () => {
+  const layer = await generateLayer({ seed: "home-it-size", size: 200_000 });
+  for (const size of [layer.descriptor.size - 1, layer.descriptor.size + 1]) {
+    const error = await home.putBlob("acme/size", { ...layer.descriptor, size }, new Blob([layer.bytes]).stream()).catch((e) => e);
+    expect([error instanceof OciError, error.code]).toEqual([true, "SIZE_INVALID"]);
+    expect(await home.statBlob("acme/size", layer.descriptor.digest)).toBeUndefined();
+  }
+  // The cut-off parts stay in distribution's _uploads until it purges them (it refuses the DELETE), but nothing shows.
+  expect(await home.repositories()).not.toContain("acme/size");
+  expect((await home.tags("acme/size").catch((e) => e)).code).toBe("NAME_UNKNOWN");
+});
+
+test("an invalid repository name fails at once with NAME_INVALID", async () => {
+  const started = performance.now();
+  for (const name of ["localhost:5000/x", "Acme/app"]) {
+    const error = await home.putBlob(name, { digest: digestOf("x"), size: 1 }, new Blob(["x"])).catch((e) => e);
+    expect([error instanceof OciError, error.code]).toEqual([true, "NAME_INVALID"]);
+    expect((await home.tags(name).catch((e) => e)).code).toBe("NAME_INVALID");
+  }
+  // No request is made, so no retry loop can spin (distribution answers 500 to the first name).
+  expect(performance.now() - started).toBeLessThan(500);
 });

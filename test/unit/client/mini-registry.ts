@@ -79,6 +79,10 @@ export function miniRegistry(options: { pageSize?: number; chunkMin?: number } =
       if (!upload) return ociError(404, "BLOB_UPLOAD_UNKNOWN");
       const status = () => ({ location: `/v2/${repo}/blobs/uploads/${id}?_state=${upload.data.byteLength}`, range: `0-${Math.max(0, upload.data.byteLength - 1)}` });
       if (request.method === "GET") return new Response(null, { status: 204, headers: status() });
+      if (request.method === "DELETE") {
+        uploads.delete(id);
+        return new Response(null, { status: 204 });
+      }
       if (request.method === "PATCH") {
         const range = /^(\d+)-(\d+)$/.exec(request.headers.get("content-range") ?? "");
         if (range && Number(range[1]) !== upload.data.byteLength) return new Response(null, { status: 416, headers: status() });

@@ -1,6 +1,7 @@
 /** Dropped connections and proxies, with raw sockets where HTTP servers are too polite. */
 import { expect, test } from "bun:test";
 import { RegistryClient } from "../../../src/client/index.ts";
+import { digestOf } from "../../../src/digest/index.ts";
 import { fakeServer, json } from "./fake-server.ts";
 
 const fast = { retry: { baseDelayMs: 1, maxDelayMs: 20 }, certDirs: [], env: {} };
@@ -75,4 +76,17 @@ test("an abort stops the client at once", async () => {
   });
   const client = RegistryClient.open(slow.host, { ...fast, signal: controller.signal });
   expect(((await client.repositories().catch((e) => e)) as Error).message).toBe("stop now");
+});
+
+test("a registry that refuses connections: host and cause named once, after the retries", async () => {
+  // A port that was just free: nobody listens there.
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const host = `127.0.0.1:${listener.port}`;
+  listener.stop(true);
+  const client = RegistryClient.open(host, { ...fast, retry: { attempts: 3, baseDelayMs: 1 } });
+  const data = new TextEncoder().encode("x");
+  for (const call of [() => client.tags("acme/app"), () => client.uploadBlob("acme/app", { digest: digestOf(data), size: 1 }, data)]) {
+    const error = await call().catch((e) => e);
+    expect([error.code, error.message]).toEqual(["UNAVAILABLE", `Cannot reach registry ${host}: connection refused`]);
+  }
 });

@@ -4,6 +4,8 @@ import type { Command } from "./command.ts";
 import { digestCommand } from "./digest.ts";
 import { existsCommand } from "./exists.ts";
 import { exportCommand } from "./export.ts";
+import { fsckCommand } from "./fsck.ts";
+import { gcCommand } from "./gc.ts";
 import { inspectCommand } from "./inspect.ts";
 import { loginCommand } from "./login.ts";
 import { logoutCommand } from "./logout.ts";
@@ -25,6 +27,8 @@ export const COMMANDS: readonly Command[] = [
   inspectCommand,
   existsCommand,
   digestCommand,
+  gcCommand,
+  fsckCommand,
   loginCommand,
   logoutCommand,
   refCommand,

@@ -1,5 +1,6 @@
 export * from "./blob-driver.ts";
 export * from "./fs-driver.ts";
+export * from "./fsck/index.ts";
 export * from "./gc/index.ts";
 export * from "./maintenance-sql.ts";
 export * from "./metadata.ts";

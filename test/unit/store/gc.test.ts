@@ -39,11 +39,12 @@ async function present(store: Store, digest: Digest): Promise<boolean> {
 
 /** Every file under the store root with its size, and every row of every table: what a dry run must not change. */
 async function snapshot(store: Store): Promise<unknown> {
+  const root = store.root!;
   const files: string[] = [];
-  for (const entry of await readdir(store.root, { recursive: true, withFileTypes: true })) {
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || entry.name.startsWith("metadata.db")) continue;
     const path = join(entry.parentPath, entry.name);
-    files.push(`${path.slice(store.root.length)} ${(await stat(path)).size}`);
+    files.push(`${path.slice(root.length)} ${(await stat(path)).size}`);
   }
   const tables: Record<string, unknown> = {};
   const m = store.metadata.maintenance;

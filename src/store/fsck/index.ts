@@ -1,0 +1,2 @@
+export * from "./fsck-report.ts";
+export * from "./run-fsck.ts";

@@ -1,25 +1,36 @@
 /**
- * A registry serving one image, `acme/slow:1`, whose 1 GiB layer sends
- * 4 KiB and then nothing until the client hangs up: a copy from it runs
- * until it is cancelled. `streaming` resolves when the layer has started,
- * `hungUp` when the client went away.
+ * A registry serving one image, `acme/slow:1`, whose layer sends its first
+ * 4 KiB and then nothing more until the test says so: a copy from it is
+ * running, with bytes moved, for as long as the test needs.
+ *
+ * - Without `layerSize`, the layer claims 1 GiB and is never finished: a
+ *   copy runs until it is cancelled (`hungUp` resolves when the client goes).
+ * - With `layerSize`, the layer is real bytes; `release()` sends the rest,
+ *   and the copy completes.
+ *
+ * `streaming` resolves when the layer has started.
  */
-export function stallingRegistry() {
-  const layerHead = new Uint8Array(4096).fill(7);
+export function stallingRegistry(options: { layerSize?: number } = {}) {
+  const HEAD = 4096;
+  const real = options.layerSize !== undefined;
+  const size = options.layerSize ?? 1 << 30;
+  const layer = real ? new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff) : new Uint8Array(HEAD).fill(7);
+  const sha256 = (bytes: Uint8Array) => `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
   const { promise: streaming, resolve: onStreaming } = Promise.withResolvers<void>();
   const { promise: hungUp, resolve: onHangUp } = Promise.withResolvers<void>();
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
   const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
-  const layerDigest = `sha256:${"ab".repeat(32)}`;
-  const configDigest = `sha256:${new Bun.CryptoHasher("sha256").update(config).digest("hex")}`;
+  const layerDigest = real ? sha256(layer) : `sha256:${"ab".repeat(32)}`;
+  const configDigest = sha256(config);
   const manifest = new TextEncoder().encode(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.manifest.v1+json",
       config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.byteLength },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: 1 << 30 }],
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size }],
     }),
   );
-  const manifestDigest = `sha256:${new Bun.CryptoHasher("sha256").update(manifest).digest("hex")}`;
+  const manifestDigest = sha256(manifest);
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -33,23 +44,34 @@ export function stallingRegistry() {
       }
       if (path.endsWith(`/blobs/${configDigest}`)) return new Response(config, { headers: { "Content-Length": String(config.byteLength) } });
       if (path.endsWith(`/blobs/${layerDigest}`)) {
-        if (request.method === "HEAD") return new Response(null, { headers: { "Content-Length": String(1 << 30) } });
+        if (request.method === "HEAD") return new Response(null, { headers: { "Content-Length": String(size) } });
         request.signal.addEventListener("abort", () => onHangUp());
         return new Response(
           new ReadableStream({
-            start(controller) {
-              controller.enqueue(layerHead);
+            async start(controller) {
+              controller.enqueue(layer.slice(0, HEAD));
               onStreaming();
+              if (!real) return;
+              await released;
+              controller.enqueue(layer.slice(HEAD));
+              controller.close();
             },
             cancel() {
               onHangUp();
             },
           }),
-          { headers: { "Content-Length": String(1 << 30) } },
+          { headers: { "Content-Length": String(size) } },
         );
       }
       return new Response(JSON.stringify({ errors: [{ code: "NOT_FOUND", message: path }] }), { status: 404 });
     },
   });
-  return { source: `docker://127.0.0.1:${server.port}/acme/slow:1`, streaming, hungUp, stop: () => server.stop(true) };
+  return {
+    source: `docker://127.0.0.1:${server.port}/acme/slow:1`,
+    manifestDigest,
+    streaming,
+    hungUp,
+    release: () => release(),
+    stop: () => server.stop(true),
+  };
 }

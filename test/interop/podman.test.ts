@@ -135,6 +135,17 @@ describe("podman", () => {
     expect(await imageId(list)).toBe(configHex(arm));
   });
 
+  test("search lists repositories from the catalog; --list-tags lists a repository's tags", async () => {
+    const found = await podman(["search", "--tls-verify=false", "--format", "{{.Name}}", `${serve.host}/given`]);
+    expect(found.trim().split("\n")).toEqual([`${serve.host}/given/app`, `${serve.host}/given/multi`]);
+    // (podman 4 prints the tag table whatever --format says: NAME and TAG columns.)
+    const tags = await podman(["search", "--tls-verify=false", "--list-tags", `${serve.host}/podman/app`]);
+    expect(tags.trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/))).toEqual([
+      [`${serve.host}/podman/app`, "oci"],
+      [`${serve.host}/podman/app`, "v2s2"],
+    ]);
+  });
+
   test("logs in to an htpasswd-protected registry and pushes; a wrong password and no login are refused", async () => {
     const htpasswd = join(work.path, "htpasswd");
     writeFileSync(htpasswd, await run(["htpasswd", "-Bbn", "alice", "s3cret"]));

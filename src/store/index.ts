@@ -1,4 +1,5 @@
 export * from "./blob-driver.ts";
+export * from "./driver-capabilities.ts";
 export * from "./fs-driver.ts";
 export * from "./fsck/index.ts";
 export * from "./gc/index.ts";
@@ -6,5 +7,8 @@ export * from "./maintenance-sql.ts";
 export * from "./metadata.ts";
 export * from "./paths.ts";
 export * from "./pull-recorder.ts";
+export * from "./s3-driver.ts";
+export * from "./s3-location.ts";
 export * from "./store.ts";
+export * from "./store-location.ts";
 export * from "./upload-sessions.ts";

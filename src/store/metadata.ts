@@ -75,6 +75,11 @@ export class Metadata {
     await this.sql.close();
   }
 
+  /** The database itself, for parts of the store that keep tables of their own (upload leases, object-store staging). */
+  get database(): SQL {
+    return this.sql;
+  }
+
   /** A write transaction (IMMEDIATE on SQLite, so two processes never deadlock upgrading a read lock). */
   private write<T>(fn: (tx: SQL) => Promise<T>): Promise<T> {
     const run = fn as (tx: SQL) => Promise<T>;

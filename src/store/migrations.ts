@@ -8,8 +8,9 @@
  * - `bytes`: manifest bytes (BLOB / BYTEA).
  * Times are BIGINT milliseconds since the epoch.
  *
- * Every statement is idempotent (IF NOT EXISTS), so two processes opening
- * one store at once cannot trip over each other.
+ * Every statement is idempotent (IF NOT EXISTS), and migrations run one
+ * process at a time (see migrate), so several processes opening one store
+ * at once cannot trip over each other.
  */
 import type { SQL } from "bun";
 
@@ -106,21 +107,63 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    statements: (d) => [
+      // Which request is writing an upload session, when several processes
+      // share the store: a lease its writer renews, so another process
+      // neither writes the same session at once nor waits forever on one
+      // whose process died.
+      `CREATE TABLE IF NOT EXISTS upload_writers (
+        id ${d.key} PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      )`,
+      // Staged uploads of an object-store driver: the bucket's multipart
+      // upload id and each part's ETag (multipart-ledger.ts).
+      `CREATE TABLE IF NOT EXISTS staged_uploads (
+        id ${d.key} PRIMARY KEY,
+        multipart_id TEXT,
+        sealed_size BIGINT,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE IF NOT EXISTS staged_parts (
+        id ${d.key} NOT NULL,
+        part_number INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        PRIMARY KEY (id, part_number)
+      )`,
+    ],
+  },
 ];
 
+/**
+ * Bring the schema up to date. Migrations run one process at a time, with
+ * the applied versions read under the lock: on PostgreSQL an advisory
+ * lock held by the transaction (concurrent CREATE TABLE IF NOT EXISTS
+ * otherwise fails there), on SQLite the write lock of BEGIN IMMEDIATE.
+ * A store that is up to date takes no lock.
+ */
 export async function migrate(sql: SQL, dialect: Dialect): Promise<void> {
-  await sql.unsafe(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY,
-    applied_at BIGINT NOT NULL
-  )`);
-  const rows: { version: number | string }[] = await sql`SELECT version FROM schema_migrations`;
-  const applied = new Set(rows.map((r) => Number(r.version)));
-  for (const migration of MIGRATIONS) {
-    if (applied.has(migration.version)) continue;
-    await sql.begin(async (tx) => {
+  const pending = (applied: Set<number>) => MIGRATIONS.filter((m) => !applied.has(m.version));
+  if (pending(await appliedVersions(sql).catch(() => new Set<number>())).length === 0) return;
+  const run = async (tx: SQL) => {
+    if (dialect.name === "postgres") {
+      await tx`SELECT 1 AS x FROM (SELECT pg_advisory_xact_lock(hashtextextended('stevedore schema migrations', 0))) AS l`;
+    }
+    await tx.unsafe(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      applied_at BIGINT NOT NULL
+    )`);
+    for (const migration of pending(await appliedVersions(tx))) {
       for (const statement of migration.statements(dialect)) await tx.unsafe(statement);
-      await tx`INSERT INTO schema_migrations (version, applied_at) VALUES (${migration.version}, ${Date.now()})
-               ON CONFLICT (version) DO NOTHING`;
-    });
-  }
+      await tx`INSERT INTO schema_migrations (version, applied_at) VALUES (${migration.version}, ${Date.now()})`;
+    }
+  };
+  await (dialect.name === "sqlite" ? sql.begin("IMMEDIATE", run) : sql.begin(run));
+}
+
+async function appliedVersions(sql: SQL): Promise<Set<number>> {
+  const rows: { version: number | string }[] = await sql`SELECT version FROM schema_migrations`;
+  return new Set(rows.map((r) => Number(r.version)));
 }

@@ -37,18 +37,33 @@ import {
 } from "../oci/index.ts";
 import { NAME_TOTAL_LENGTH_MAX, patterns } from "../reference/index.ts";
 import type { BlobDriver } from "./blob-driver.ts";
+import { canSweep, canWriteDirect } from "./driver-capabilities.ts";
 import { FilesystemDriver } from "./fs-driver.ts";
 import { type BlobRow, type ManifestRow, Metadata } from "./metadata.ts";
 import { databasePath, isUploadId } from "./paths.ts";
+import { DatabaseUploadLocks, ProcessUploadLocks, type UploadLocks } from "./upload-locks.ts";
 import type { ChunkBounds, UploadSessions, UploadStatus } from "./upload-sessions.ts";
 
 export interface StoreOptions {
-  /** The store directory (blobs, uploads, and the SQLite file by default). */
-  root: string;
+  /**
+   * The store directory (blobs, uploads, and the SQLite file by default).
+   * Not needed when both the database and the driver are given.
+   */
+  root?: string;
   /** Metadata database: `sqlite://…` or `postgres://…`. Default: the SQLite file `<root>/metadata.db`. */
   databaseUrl?: string;
-  /** Where blob bytes live. Default: the filesystem under `root`. */
-  driver?: BlobDriver;
+  /**
+   * Where blob bytes live. Default: the filesystem under `root`. A function
+   * builds the driver once the metadata database is open (drivers that
+   * keep state there, as the S3 driver does).
+   */
+  driver?: BlobDriver | ((metadata: Metadata) => BlobDriver | Promise<BlobDriver>);
+  /**
+   * How one writer per upload session is ensured: in this process, or by
+   * a lease in the database when several processes share the store.
+   * Default: "database" on PostgreSQL, "process" on SQLite.
+   */
+  uploadLocks?: "process" | "database";
 }
 
 /** Big enough to mean "all" on both SQLite and PostgreSQL (an int4 LIMIT). */
@@ -58,24 +73,36 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
   readonly description: string;
   /** Hash state of open upload sessions, over exactly the bytes committed so far. */
   readonly #hashers = new Map<string, DigestHasher>();
-  /** Upload sessions a request is writing to right now (one writer per session). */
-  readonly #busy = new Set<string>();
+  /** One writer per upload session (upload-locks.ts). */
+  readonly #locks: UploadLocks;
 
   private constructor(
-    readonly root: string,
+    readonly root: string | undefined,
     readonly driver: BlobDriver,
     readonly metadata: Metadata,
+    locks: "process" | "database",
   ) {
-    this.description = `store:${root}`;
+    this.description = `store:${root ?? driver.description}`;
+    this.#locks = locks === "database" ? new DatabaseUploadLocks(metadata.database) : new ProcessUploadLocks();
   }
 
   static async open(options: StoreOptions): Promise<Store> {
-    await mkdir(options.root, { recursive: true });
-    const driver = options.driver ?? (await FilesystemDriver.open(options.root));
-    const metadata = await Metadata.open(
-      options.databaseUrl ? { url: options.databaseUrl } : { sqliteFile: databasePath(options.root) },
-    );
-    return new Store(options.root, driver, metadata);
+    const { root } = options;
+    if (root === undefined && !(options.databaseUrl && options.driver)) {
+      throw new Error("a store needs a root directory unless both its database URL and its blob driver are given");
+    }
+    if (root !== undefined) await mkdir(root, { recursive: true });
+    const metadata = await Metadata.open(options.databaseUrl ? { url: options.databaseUrl } : { sqliteFile: databasePath(root!) });
+    let driver: BlobDriver;
+    try {
+      driver =
+        typeof options.driver === "function" ? await options.driver(metadata) : (options.driver ?? (await FilesystemDriver.open(root!)));
+    } catch (error) {
+      await metadata.close();
+      throw error;
+    }
+    const locks = options.uploadLocks ?? (metadata.dialect.name === "postgres" ? "database" : "process");
+    return new Store(root, driver, metadata, locks);
   }
 
   get chunkMinLength(): number {
@@ -165,14 +192,36 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     checkVerifiable(blob.digest);
     const stream = body instanceof Blob ? body.stream() : body;
     const verified = stream.pipeThrough(verifyStream({ digest: blob.digest, size: blob.size }));
-    if ((await this.metadata.blobSize(blob.digest)) !== undefined && (await this.driver.stat(blob.digest))) {
+    await this.#storeVerified(repository, blob.digest, verified);
+  }
+
+  /**
+   * Store a blob from a stream that verifies itself (it fails at its end
+   * when digest or size do not match), finishing upload `uploadId` if given.
+   */
+  async #storeVerified(repository: string, digest: Digest, verified: ReadableStream<Uint8Array>, uploadId?: string): Promise<void> {
+    if ((await this.metadata.blobSize(digest)) !== undefined && (await this.driver.stat(digest))) {
       // The store has these bytes: check the client's copy, keep ours.
       await drain(verified).catch((error) => {
         throw storageError(error);
       });
-      if (await this.metadata.linkStoredBlob(repository, blob.digest, () => this.#present(blob.digest))) return;
+      if (await this.metadata.linkStoredBlob(repository, digest, () => this.#present(digest), uploadId)) return;
       // gc removed the blob while the client's copy streamed past: the bytes are gone, the client sends them again.
-      throw new OciError("UNAVAILABLE", `blob ${blob.digest} was removed by garbage collection during the upload; upload it again`, undefined, 503);
+      throw new OciError("UNAVAILABLE", `blob ${digest} was removed by garbage collection during the upload; upload it again`, undefined, 503);
+    }
+    if (canWriteDirect(this.driver)) {
+      // Straight to its final place, visible there only once the stream ended verified.
+      let size: number;
+      try {
+        size = await this.driver.writeBlob(digest, verified);
+      } catch (error) {
+        throw storageError(error);
+      }
+      if (!(await this.metadata.recordBlob(repository, digest, size, () => this.#present(digest), uploadId))) {
+        if (uploadId !== undefined) await this.metadata.deleteUpload(uploadId);
+        throw new OciError("UNAVAILABLE", `blob ${digest} was removed by garbage collection while it was stored; upload it again`, undefined, 503);
+      }
+      return;
     }
     const id = randomUUID();
     await this.driver.createStaged(id);
@@ -183,7 +232,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
       await this.driver.deleteStaged(id).catch(() => undefined);
       throw storageError(error);
     }
-    await this.#commitBlob(repository, id, blob.digest, size);
+    await this.#commitBlob(repository, id, digest, size, uploadId);
   }
 
   /**
@@ -248,7 +297,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     body: ReadableStream<Uint8Array>,
     bounds: ChunkBounds = {},
   ): Promise<UploadStatus> {
-    return this.#exclusive(id, async () => {
+    return this.#locks.exclusive(id, async () => {
       const session = await this.#session(repository, id);
       checkStart(bounds, session.size);
       const written = await this.#append(id, session.size, body, bounds.length);
@@ -263,10 +312,24 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     body?: ReadableStream<Uint8Array>,
     bounds: ChunkBounds = {},
   ): Promise<void> {
-    await this.#exclusive(id, async () => {
+    await this.#locks.exclusive(id, async () => {
       const session = await this.#session(repository, id);
       const algorithm = checkVerifiable(digest);
       let size = session.size;
+      if (body && size === 0 && canWriteDirect(this.driver)) {
+        // The whole blob in this request: no staging, it goes where it will live.
+        checkStart(bounds, 0);
+        this.#hashers.delete(id);
+        const verified = body.pipeThrough(verifyStream({ digest, ...(bounds.length === undefined ? {} : { size: bounds.length }) }));
+        try {
+          await this.#storeVerified(repository, digest, verified, id);
+        } catch (error) {
+          if (OciError.is(error, "DIGEST_INVALID")) await this.metadata.deleteUpload(id);
+          throw error;
+        }
+        await this.driver.deleteStaged(id).catch(() => undefined);
+        return;
+      }
       if (body) {
         checkStart(bounds, size);
         size += await this.#append(id, size, body, bounds.length);
@@ -286,7 +349,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
   }
 
   async cancelUpload(repository: string, id: string): Promise<void> {
-    await this.#exclusive(id, async () => {
+    await this.#locks.exclusive(id, async () => {
       await this.#session(repository, id);
       await this.metadata.deleteUpload(id);
       await this.driver.deleteStaged(id);
@@ -303,17 +366,23 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     const before = now - maxAgeMs;
     let removed = 0;
     for (const id of await this.metadata.staleUploads(before)) {
-      if (this.#busy.has(id)) continue;
+      if (this.#locks.busy(id)) continue;
       await this.metadata.deleteUpload(id);
       await this.driver.deleteStaged(id);
       this.#hashers.delete(id);
       removed++;
     }
     for await (const staged of this.driver.listStaged()) {
-      if (staged.modified >= before || this.#busy.has(staged.id)) continue;
+      if (staged.modified >= before || this.#locks.busy(staged.id)) continue;
       if (await this.metadata.uploadExists(staged.id)) continue;
       await this.driver.deleteStaged(staged.id);
       removed++;
+    }
+    if (canSweep(this.driver)) removed += await this.driver.sweep(before);
+    await this.#locks.sweep(now);
+    // Hash state of sessions another process finished or dropped.
+    for (const id of this.#hashers.keys()) {
+      if (!this.#locks.busy(id) && !(await this.metadata.uploadExists(id))) this.#hashers.delete(id);
     }
     return removed;
   }
@@ -327,27 +396,16 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     return session;
   }
 
-  /** One writer per session: a second concurrent request gets 416 and re-reads the offset. */
-  async #exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    if (this.#busy.has(id)) {
-      throw new OciError("RANGE_INVALID", `upload ${id} is being written by another request`);
-    }
-    this.#busy.add(id);
-    try {
-      return await fn();
-    } finally {
-      this.#busy.delete(id);
-    }
-  }
-
-  /** Write one chunk at `offset`, hashing it as it passes; all or nothing. Returns its length. */
+  /**
+   * Write one chunk at `offset`, hashing it as it passes; all or nothing.
+   * Returns its length. Without the hash state of the bytes before it
+   * (they were written by another process, or before a restart) the
+   * chunk is only counted, and finishing reads the upload back once.
+   */
   async #append(id: string, offset: number, body: ReadableStream<Uint8Array>, length?: number): Promise<number> {
-    let hasher = this.#hashers.get(id);
-    if (!hasher || hasher.size !== offset || hasher.algorithm !== "sha256") {
-      // Resuming after a restart (or after another process wrote): rebuild the hash from the bytes on disk.
-      hasher = await this.#rehash(id, offset, "sha256");
-    }
+    const known = this.#hashers.get(id);
     this.#hashers.delete(id);
+    const hasher = known && known.size === offset && known.algorithm === "sha256" ? known : undefined;
     const tap = hashingTap(hasher, length);
     let written: number;
     try {
@@ -358,7 +416,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     if (!(await this.metadata.advanceUpload(id, offset, offset + written))) {
       throw new OciError("RANGE_INVALID", `upload ${id} was moved by another writer`);
     }
-    this.#hashers.set(id, hasher);
+    if (hasher) this.#hashers.set(id, hasher);
     return written;
   }
 
@@ -544,8 +602,8 @@ function checkStart(bounds: ChunkBounds, offset: number): void {
   }
 }
 
-/** Hash bytes as they pass; with a declared length, fail the stream on any other length. */
-function hashingTap(hasher: DigestHasher, length?: number): TransformStream<Uint8Array, Uint8Array> {
+/** Hash bytes as they pass (when given a hasher); with a declared length, fail the stream on any other length. */
+function hashingTap(hasher: DigestHasher | undefined, length?: number): TransformStream<Uint8Array, Uint8Array> {
   let seen = 0;
   return new TransformStream({
     transform(chunk, controller) {
@@ -554,7 +612,7 @@ function hashingTap(hasher: DigestHasher, length?: number): TransformStream<Uint
         controller.error(new ContentMismatchError("size", String(length), `more than ${length}`));
         return;
       }
-      hasher.update(chunk);
+      hasher?.update(chunk);
       controller.enqueue(chunk);
     },
     flush(controller) {

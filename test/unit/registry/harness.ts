@@ -1,11 +1,11 @@
 /** A registry app over a fresh store in a temp dir, driven in-process. */
 import { createRegistryApp, type RegistryAppOptions } from "../../../src/registry/index.ts";
-import { Store } from "../../../src/store/index.ts";
+import { openTestStore } from "../../helpers/test-store.ts";
 import { tempDir, type TestBlob, type TestManifest } from "../store/fixtures.ts";
 
 export async function registry(options: RegistryAppOptions = {}) {
   const dir = await tempDir();
-  const store = await Store.open({ root: dir.path });
+  const store = await openTestStore(dir.path);
   const app = createRegistryApp(store, options);
   const request = async (path: string, init: RequestInit = {}): Promise<Response> => app.request(path, init);
   return {
@@ -25,6 +25,12 @@ export async function registry(options: RegistryAppOptions = {}) {
       });
       if (res.status !== 201) throw new Error(`push manifest: ${res.status} ${await res.text()}`);
       return res;
+    },
+    /** Ids of staged uploads the blob driver holds (files on disk, or objects in a bucket). */
+    async staged(): Promise<string[]> {
+      const ids: string[] = [];
+      for await (const s of store.driver.listStaged()) ids.push(s.id);
+      return ids;
     },
     async [Symbol.asyncDispose]() {
       await store.close();

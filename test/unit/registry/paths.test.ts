@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { readdir } from "node:fs/promises";
 import { blob, configBlob, imageManifest } from "../store/fixtures.ts";
 import { errorCode, registry } from "./harness.ts";
 
@@ -21,7 +20,7 @@ describe("names and paths", () => {
         expect([name, path, res.status, await errorCode(res)]).toEqual([name, path, 400, "NAME_INVALID"]);
       }
     }
-    expect(await readdir(`${r.dir.path}/uploads`)).toEqual([]);
+    expect(await r.staged()).toEqual([]);
     expect(await (await r.request("/v2/_catalog")).json()).toEqual({ repositories: [] });
   });
 

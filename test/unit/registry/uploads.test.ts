@@ -1,12 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
 import { blob, failingStream } from "../store/fixtures.ts";
 import { errorCode, registry } from "./harness.ts";
-
-async function stagedFiles(root: string) {
-  return readdir(join(root, "uploads"));
-}
 
 describe("single-request and two-request uploads", () => {
   test("POST ?digest= stores the blob in one request (201, Location, digest)", async () => {
@@ -33,7 +27,7 @@ describe("single-request and two-request uploads", () => {
     expect(put.status).toBe(201);
     expect(put.headers.get("location")).toBe(`/v2/app/blobs/${b.digest}`);
     expect((await r.request(`/v2/app/blobs/${b.digest}`, { method: "HEAD" })).status).toBe(200);
-    expect(await stagedFiles(r.dir.path)).toEqual([]);
+    expect(await r.staged()).toEqual([]);
   });
 
   test("wrong digests, sizes and algorithms are refused and nothing becomes visible", async () => {
@@ -168,7 +162,7 @@ describe("chunked uploads", () => {
         expect([path, method, res.status]).toEqual([path, method, 404]);
       }
     }
-    expect(await stagedFiles(r.dir.path)).toEqual([]);
+    expect(await r.staged()).toEqual([]);
   });
 });
 
@@ -213,6 +207,6 @@ describe("read-only", () => {
       const res = await r.request(path, init);
       expect([res.status, await errorCode(res)]).toEqual([405, "UNSUPPORTED"]);
     }
-    expect(await stagedFiles(r.dir.path)).toEqual([]);
+    expect(await r.staged()).toEqual([]);
   });
 });

@@ -24,19 +24,30 @@ interface Answer {
 }
 
 async function call(r: Registry, path: string, init: { method?: string; headers?: Record<string, string>; body?: Uint8Array } = {}): Promise<Answer> {
-  const res = await r.request(path, {
+  const res = await r.request(relative(path), {
     method: init.method ?? "GET",
     headers: init.headers ?? {},
     ...(init.body !== undefined ? { body: init.body as BodyInit } : {}),
   });
   const body = new Uint8Array(await res.arrayBuffer());
+  // Locations may be absolute (distribution writes them so); the suite reads them relative, as here.
+  const headers = new Headers(res.headers);
+  const location = headers.get("location");
+  if (location) headers.set("location", relative(location));
   let json: any;
   try {
     json = JSON.parse(new TextDecoder().decode(body));
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, body, json };
+  return { status: res.status, headers, body, json };
+}
+
+/** A URL's path and query: absolute Locations made relative. */
+function relative(location: string): string {
+  if (!/^https?:\/\//.test(location)) return location;
+  const url = new URL(location);
+  return url.pathname + url.search;
 }
 
 function withQuery(location: string, params: Record<string, string | string[]>): string {

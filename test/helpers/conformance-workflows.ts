@@ -37,12 +37,16 @@ interface Call {
 }
 
 async function call(r: Registry, path: string, init: Call = {}): Promise<Answer> {
-  const res = await r.request(path, {
+  const res = await r.request(relative(path), {
     method: init.method ?? "GET",
     headers: init.headers ?? {},
     ...(init.body !== undefined ? { body: init.body as BodyInit } : {}),
   });
   const body = new Uint8Array(await res.arrayBuffer());
+  // Locations may be absolute (distribution writes them so); the suite reads them relative, as here.
+  const headers = new Headers(res.headers);
+  const location = headers.get("location");
+  if (location) headers.set("location", relative(location));
   const text = new TextDecoder().decode(body);
   let json: any;
   try {
@@ -50,10 +54,17 @@ async function call(r: Registry, path: string, init: Call = {}): Promise<Answer>
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, body, text, json };
+  return { status: res.status, headers, body, text, json };
 }
 
 /** A Location (relative, as the registry writes it) with query parameters added. */
+/** A URL's path and query: absolute Locations made relative. */
+function relative(location: string): string {
+  if (!/^https?:\/\//.test(location)) return location;
+  const url = new URL(location);
+  return url.pathname + url.search;
+}
+
 function withQuery(location: string, params: Record<string, string>): string {
   const url = new URL(location, "http://registry.invalid");
   for (const [k, v] of Object.entries(params)) url.searchParams.append(k, v);

@@ -10,11 +10,14 @@
  */
 import type { Hono } from "hono";
 import { type AdminAppOptions, createAdminApp } from "./admin-app.ts";
+import { storeGcRunner } from "./gc-job.ts";
 import { JobQueue } from "./jobs.ts";
 import { Metrics } from "./metrics.ts";
 
 export interface AdminOptions extends Omit<AdminAppOptions, "metrics" | "jobs"> {
   version: string;
+  /** Run before each gc (serve flushes the pull times it buffers). */
+  beforeGc?: () => Promise<void>;
 }
 
 export interface Admin {
@@ -25,9 +28,10 @@ export interface Admin {
 }
 
 export function createAdmin(options: AdminOptions): Admin {
-  const { version, ...rest } = options;
+  const { version, beforeGc, ...rest } = options;
   const metrics = new Metrics(version);
   const jobs = new JobQueue({ onFinished: (job) => metrics.jobFinished(job) });
-  const app = createAdminApp({ ...rest, metrics, jobs });
+  const runGc = rest.runGc ?? storeGcRunner(rest.store, beforeGc);
+  const app = createAdminApp({ ...rest, runGc, metrics, jobs });
   return { app, metrics, jobs, close: () => jobs.close() };
 }

@@ -82,7 +82,7 @@ export const OPENAPI_DOCUMENT = {
     },
     "/api/v1/gc": {
       post: {
-        summary: "Garbage collection of the store, as a job",
+        summary: "Garbage collection of the store, as a job (the collector of stevedore gc; safe while clients push)",
         requestBody: { required: false, content: json(ref("GcRequest")) },
         responses: { ...jobResponse("202", "The job, queued"), "400": error, "401": unauthorized, "501": error },
       },
@@ -183,10 +183,19 @@ export const OPENAPI_DOCUMENT = {
         type: "object",
         additionalProperties: false,
         properties: {
-          keep: { type: "array", items: { type: "string" }, description: "References of images that must stay; every other tag and manifest is removed" },
+          keep: {
+            type: "array",
+            items: { type: "string" },
+            description: "References of images that must stay (docker.io/library/nginx:1.25 keeps library/nginx:1.25); every other tag, and what only those tags reached, is removed. Absent: no tag is removed by a keep list",
+          },
+          prefix: { type: "string", description: "The images were synced under this repository prefix" },
           dryRun: { type: "boolean", description: "Report what would be removed; remove nothing" },
-          deleteUntagged: { type: "boolean" },
-          graceSeconds: { type: "integer", minimum: 0, description: "Blobs younger than this are never swept" },
+          deleteUntagged: { type: "boolean", description: "Also remove manifests no tag reaches" },
+          graceSeconds: { type: "integer", minimum: 0, description: "Nothing pushed, tagged or linked more recently is removed (default 3600)" },
+          keepRecent: { type: "integer", minimum: 1, description: "Retention: keep the N most recently pushed tags of each repository" },
+          keepWithinSeconds: { type: "integer", minimum: 1, description: "Retention: keep tags pushed or pulled within this window" },
+          tagPattern: { type: "string", description: "The tags retention applies to (regular expression over the whole tag)" },
+          force: { type: "boolean", description: "Run even though the keep list matches nothing in the store (removes every image)" },
         },
       },
       Job: {

@@ -30,8 +30,10 @@ const gcSchema = z
     interval: duration,
     /** Image lists or bundles whose images must stay (as `stevedore gc --keep`). */
     keep: z.array(path).optional(),
+    /** The images were synced under this repository prefix. */
+    prefix: z.string().min(1).optional(),
     "delete-untagged": z.boolean().optional(),
-    grace: duration.optional(),
+    grace: z.union([z.literal("0"), duration]).optional(),
     "dry-run": z.boolean().optional(),
     retention: z
       .object({
@@ -67,6 +69,12 @@ export const serveConfigSchema = z
     "upload-ttl": duration.optional(),
     "admin-addr": z.string().optional(),
     "admin-token-file": path.optional(),
+    metadata: z.string().min(1).optional(),
+    blobs: z.string().min(1).optional(),
+    "s3-endpoint": z.string().min(1).optional(),
+    "s3-region": z.string().min(1).optional(),
+    "s3-part-size": z.string().regex(/^\d+(?:[KMG]i?B?)?$/i, "expected a size such as 16MiB").optional(),
+    "blob-redirect": z.boolean().optional(),
     gc: gcSchema.optional(),
   })
   .strict();

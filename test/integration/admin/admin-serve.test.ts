@@ -193,3 +193,34 @@ test("serve --config: the admin API from a YAML file (token path relative to it)
   // log-format json came from the file.
   await serve.waitFor(/^\{"time":.*"path":"\/v2\/"/m);
 });
+
+test("serve --config with a gc schedule: gc jobs run on their own, keep what the list names, show in the admin API", async () => {
+  const configDir = mkdtempSync(join(dir, "gc-config-"));
+  writeFileSync(join(configDir, "token"), TOKEN, { mode: 0o600 });
+  writeFileSync(join(configDir, "release.txt"), "# what the release needs\ndocker.io/acme/keep:1\n");
+  writeFileSync(
+    join(configDir, "serve.yaml"),
+    ["admin-addr: 127.0.0.1:0", "admin-token-file: token", "gc:", "  interval: 1s", "  grace: \"0\"", "  keep: [release.txt]", ""].join("\n"),
+  );
+  const keep = await generateImage({ name: "docker.io/acme/keep:1", seed: "sched-keep" });
+  const drop = await generateImage({ name: "docker.io/acme/drop:1", seed: "sched-drop" });
+  const layout = join(configDir, "layout");
+  await writeOciLayout(layout, [keep, drop]);
+  await using serve = await startServe({ args: ["--config", join(configDir, "serve.yaml")] });
+  const admin = (await serve.waitFor(/admin API on (http:\/\/\S+)/))[1]!;
+  await pushLayout(layout, serve.host);
+  await serve.waitFor(/scheduled gc: removed 1 tag, .*; freed /, 20_000);
+  const catalog = (await (await fetch(`${serve.url}/v2/_catalog`)).json()) as { repositories: string[] };
+  expect(catalog.repositories).toEqual(["acme/keep"]);
+  const jobs = ((await (await api({ admin }, "GET", "/api/v1/jobs")).json()) as { jobs: JobView[] }).jobs;
+  expect(jobs.some((j) => j.kind === "gc" && j.state === "succeeded" && (j.request as { scheduled?: boolean }).scheduled === true)).toBe(true);
+});
+
+test("serve --config refuses to start on a gc keep list it cannot read", async () => {
+  const configDir = mkdtempSync(join(dir, "gc-bad-"));
+  writeFileSync(join(configDir, "serve.yaml"), "gc:\n  interval: 1h\n  keep: [missing.txt]\n");
+  const result = await cli(["serve", "--addr", "127.0.0.1:0", "--root", join(configDir, "root"), "--config", join(configDir, "serve.yaml")]);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(/cannot read keep list ".*missing\.txt": ENOENT/);
+  expect(result.stderr.trim().split("\n")).toHaveLength(1);
+});

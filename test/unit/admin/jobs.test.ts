@@ -154,3 +154,37 @@ test("the queue runs one job at a time, in order, and keeps a bounded history", 
   await queue.close();
   expect(() => queue.submit("gc", {}, async () => ({ state: "succeeded" }))).toThrow("closed");
 });
+
+test("the store's own collector behind POST /api/v1/gc: dry run, keep list, refusal of a list matching nothing", async () => {
+  await using h = await adminHarness();
+  const keepMe = await generateImage({ name: "docker.io/acme/keep:1", seed: "gc-keep", layerSize: 3000 });
+  const dropMe = await generateImage({ name: "docker.io/acme/drop:1", seed: "gc-drop", layerSize: 5000 });
+  for (const [repository, image] of [["acme/keep", keepMe], ["acme/drop", dropMe]] as const) {
+    for (const b of image.blobs) await h.store.putBlob(repository, b.descriptor, new Blob([b.bytes]));
+    await h.store.putManifest(repository, "1", { bytes: image.bytes, mediaType: image.descriptor.mediaType });
+  }
+  const run = async (body: unknown) => {
+    const res = await h.api("POST", "/api/v1/gc", body);
+    expect(res.status).toBe(202);
+    return (await h.admin.jobs.wait(((await res.json()) as { job: JobView }).job.id))!;
+  };
+  const dropBytes = dropMe.blobs.reduce((s, b) => s + b.descriptor.size, 0);
+
+  const dry = await run({ keep: ["docker.io/acme/keep:1"], dryRun: true, graceSeconds: 0 });
+  expect(dry).toMatchObject({ state: "succeeded", report: { dryRun: true, tags: [{ repository: "acme/drop", tag: "1" }], bytesFreed: dropBytes } });
+  expect((await h.store.metadata.totals()).manifests).toBe(2);
+
+  const nothing = await run({ keep: ["docker.io/acme/elsewhere:9"], graceSeconds: 0 });
+  expect(nothing.state).toBe("failed");
+  expect(nothing.error).toContain('set "force": true to remove every image');
+  expect((await h.store.metadata.totals()).manifests).toBe(2);
+
+  const real = await run({ keep: ["docker.io/acme/keep:1"], graceSeconds: 0 });
+  expect(real).toMatchObject({ state: "succeeded", report: { dryRun: false, tags: [{ repository: "acme/drop", tag: "1" }], bytesFreed: dropBytes } });
+  const repos = ((await (await h.api("GET", "/api/v1/repositories")).json()) as { repositories: { name: string }[] }).repositories;
+  expect(repos.map((r) => r.name)).toEqual(["acme/keep"]);
+  const metrics = await (await h.api("GET", "/metrics")).text();
+  expect(metrics).toContain(`stevedore_gc_freed_bytes_total ${dropBytes}\n`);
+  expect(metrics).toContain("stevedore_gc_runs_total 3\n");
+  expect(metrics).toContain("stevedore_gc_failures_total 1\n");
+});

@@ -2,7 +2,8 @@
 import { expect, test } from "bun:test";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { adminHarness, errorOf, type Harness } from "./harness.ts";
+import { createAdminApp, JobQueue, Metrics } from "../../../src/admin/index.ts";
+import { adminHarness, errorOf, type Harness, TOKEN } from "./harness.ts";
 
 /** Every file under the store root with its size, and the metadata counts. */
 async function snapshot(h: Harness) {
@@ -47,6 +48,9 @@ const GC_CASES: [string, unknown, RegExp][] = [
   ["dryRun not a boolean", { dryRun: "yes" }, /^dryRun: /],
   ["negative grace", { graceSeconds: -1 }, /^graceSeconds: /],
   ["unknown field", { all: true }, /Unrecognized key/],
+  ["tag pattern without a retention rule", { tagPattern: "7\\..*" }, /^tagPattern: needs keepRecent or keepWithinSeconds/],
+  ["tag pattern that does not compile", { keepRecent: 2, tagPattern: "(" }, /^tagPattern: /],
+  ["keepRecent zero", { keepRecent: 0 }, /^keepRecent: /],
 ];
 
 test.each(GC_CASES)("POST /api/v1/gc, %s: 400", async (_, body, message) => {
@@ -88,8 +92,11 @@ test("query parameters and names are checked too", async () => {
   expect(await errorOf(await h.api("PUT", "/api/v1/usage"))).toMatchObject({ status: 404, code: "NOT_FOUND" });
 });
 
-test("without a collector, POST /api/v1/gc is 501 and starts nothing", async () => {
+test("an app without a collector answers POST /api/v1/gc with 501 and starts nothing", async () => {
   await using h = await adminHarness();
-  expect(await errorOf(await h.api("POST", "/api/v1/gc", { dryRun: true }))).toMatchObject({ status: 501, code: "NOT_IMPLEMENTED" });
-  expect(h.admin.jobs.list()).toEqual([]);
+  const jobs = new JobQueue();
+  const app = createAdminApp({ store: h.store, token: TOKEN, metrics: new Metrics("test"), jobs });
+  const res = await app.request("/api/v1/gc", { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` }, body: "{}" });
+  expect(await errorOf(res)).toMatchObject({ status: 501, code: "NOT_IMPLEMENTED" });
+  expect(jobs.list()).toEqual([]);
 });

@@ -91,3 +91,8 @@ test.each<[string, string, RegExp]>([
 test("a missing file says so", async () => {
   await expect(loadServeConfig(join(dir, "nope.yaml"))).rejects.toThrow(/cannot read config file .*nope\.yaml.*ENOENT/);
 });
+
+test("gc: a grace of 0 and a prefix are accepted", async () => {
+  const path = file("gc0.yaml", 'gc:\n  interval: 6h\n  grace: "0"\n  prefix: site\n');
+  expect(await loadServeConfig(path)).toEqual({ gc: { interval: "6h", grace: "0", prefix: "site" } });
+});

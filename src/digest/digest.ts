@@ -53,37 +53,38 @@ export const DIGEST_LENGTH_MAX = 1024;
 
 /** Parse and validate a digest string; throws DigestError. */
 export function parseDigest(value: string): Digest {
+  const reason = invalidReason(value);
+  if (reason !== undefined) throw new DigestError(INVALID_DIGEST_FORMAT, String(value), reason);
+  return value as Digest;
+}
+
+/**
+ * Like parseDigest, but returns undefined instead of throwing. It builds no
+ * error: it runs on hot paths (is this reference a tag or a digest?), and
+ * an Error captures a stack trace.
+ */
+export function tryParseDigest(value: string): Digest | undefined {
+  return invalidReason(value) === undefined ? (value as Digest) : undefined;
+}
+
+/** Why a string is not a digest, or undefined when it is one. */
+function invalidReason(value: string): string | undefined {
   if (typeof value !== "string" || value.length > DIGEST_LENGTH_MAX || !ANCHORED_DIGEST.test(value)) {
-    throw new DigestError(INVALID_DIGEST_FORMAT, String(value), "expected algorithm:hex with at least 32 hex characters");
+    return "expected algorithm:hex with at least 32 hex characters";
   }
   const colon = value.indexOf(":");
   const algorithm = value.slice(0, colon);
   const encoded = value.slice(colon + 1);
-  if (algorithm !== algorithm.toLowerCase()) {
-    throw new DigestError(INVALID_DIGEST_FORMAT, value, "the algorithm must be lowercase");
-  }
+  if (algorithm !== algorithm.toLowerCase()) return "the algorithm must be lowercase";
   // Object.hasOwn: "constructor" or "__proto__" must not count as registered.
   const expected = Object.hasOwn(REGISTERED_ALGORITHMS, algorithm)
     ? REGISTERED_ALGORITHMS[algorithm as RegisteredAlgorithm]
     : undefined;
   if (expected !== undefined) {
-    if (encoded.length !== expected) {
-      throw new DigestError(INVALID_DIGEST_FORMAT, value, `${algorithm} needs ${expected} hex characters, got ${encoded.length}`);
-    }
-    if (!/^[a-f0-9]+$/.test(encoded)) {
-      throw new DigestError(INVALID_DIGEST_FORMAT, value, `${algorithm} hex must be lowercase`);
-    }
+    if (encoded.length !== expected) return `${algorithm} needs ${expected} hex characters, got ${encoded.length}`;
+    if (!/^[a-f0-9]+$/.test(encoded)) return `${algorithm} hex must be lowercase`;
   }
-  return value as Digest;
-}
-
-/** Like parseDigest, but returns undefined instead of throwing. */
-export function tryParseDigest(value: string): Digest | undefined {
-  try {
-    return parseDigest(value);
-  } catch {
-    return undefined;
-  }
+  return undefined;
 }
 
 export function isDigest(value: string): value is Digest {

@@ -92,6 +92,9 @@ describe("parseDigest", () => {
     [`x:${HEX(1023)}`, FORMAT],
   ];
   test.each(table)("%p", (value, expected) => expect(parse(value)).toEqual(expected));
+  test("tryParseDigest accepts exactly what parseDigest accepts", () => {
+    expect(table.map(([value]) => tryParseDigest(value) === value)).toEqual(table.map(([, expected]) => "algorithm" in expected));
+  });
 
   test("the error names the value and the rule", () => {
     const value = `sha256:${HEX(10)}`;

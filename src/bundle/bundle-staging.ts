@@ -1,16 +1,14 @@
 /**
- * Where the copy engine writes a bundle's content: an OCI layout
- * directory (the output directory itself, or a staging directory beside
- * an output tar), seen through what counts as already there:
+ * Where the copy engine writes a bundle that is a directory: the OCI
+ * layout itself, seen through what counts as already there:
  *
  * - the layout's own blobs (a re-run into the same directory moves only
  *   what is new);
- * - the blobs of the tar being replaced (a re-run into the same file);
  * - the layers of the base bundle of a delta, which are left out.
  *
  * With force-pull only the base counts: everything else is fetched again,
  * verified, and replaces what was there. Manifests go in by digest only:
- * index.json is written once, at the end, by the bundle writer.
+ * index.json is written once, at the end (write-bundle.ts).
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -28,12 +26,9 @@ import type { DestinationEndpoint } from "../transports/index.ts";
 import { commitStream } from "../transports/fs/durable-file.ts";
 import type { OciLayoutHome } from "../transports/layout/oci-layout-home.ts";
 import type { BaseLayer } from "./base-bundle.ts";
-import type { BundleFiles } from "./bundle-files.ts";
 import { blobPath } from "./layout-documents.ts";
 
 export interface StagingOptions {
-  /** A previous output whose blobs need not be fetched again. */
-  reuse?: BundleFiles;
   /**
    * Layers of the base bundle and the repositories that have them: a layer
    * an image needs in one of those repositories is left to the base (the
@@ -55,19 +50,15 @@ export class BundleStaging implements ImageHome, BlobMounter {
     this.description = layout.description;
   }
 
-  /** The blob's size when the staging layout or the reused output has it. */
-  async localSize(digest: Digest): Promise<number | undefined> {
-    const staged = await this.layout.statBlob("", digest);
-    if (staged !== undefined) return staged;
-    return (await this.options.reuse?.file(blobPath(digest)))?.size;
+  /** The blob's size when the layout has it. */
+  localSize(digest: Digest): Promise<number | undefined> {
+    return this.layout.statBlob("", digest);
   }
 
-  /** A file of the bundle being built: staged, else from the reused output. */
+  /** A file of the layout, if there. */
   async file(digest: Digest): Promise<Blob | undefined> {
-    const path = blobPath(digest);
-    const staged = Bun.file(join(this.layout.directory, path));
-    if (await staged.exists()) return staged;
-    return this.options.reuse?.file(path);
+    const staged = Bun.file(join(this.layout.directory, blobPath(digest)));
+    return (await staged.exists()) ? staged : undefined;
   }
 
   async statBlob(repository: string, digest: Digest): Promise<number | undefined> {

@@ -139,9 +139,6 @@ failed (nothing is written then), 2 for bad usage, 130 when interrupted.`,
         registry: registryOptions(registryFlags, ctx),
         signal: ctx.signal,
         onEvent: reporter.listener,
-        onWriting: ({ blobs, bytes }) => {
-          if (ctx.interactive && !json) ctx.stderr.write(`writing ${output}: ${plural(blobs, "blob")}, ${formatBytes(bytes)}\n`);
-        },
       });
     } catch (error) {
       if (ctx.signal.aborted) return 130;

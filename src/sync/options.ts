@@ -1,6 +1,7 @@
 /** What a caller can ask of a sync. */
 import type { Platform } from "../oci/index.ts";
 import type { SyncEventListener } from "./events.ts";
+import type { SyncPlan } from "./plan.ts";
 
 /** Blob transfers at once when the caller does not say: enough to fill a link, few enough not to thrash a disk. */
 export const DEFAULT_PARALLEL = 6;
@@ -23,6 +24,11 @@ export interface SyncOptions {
   /** Retries of streamed blob uploads (tests shorten the pause). */
   retry?: { attempts?: number; baseDelayMs?: number };
   onEvent?: SyncEventListener;
+  /**
+   * Called with the plan once it is made, before anything moves (a bundle
+   * lays out its archive from it). A rejection ends the run with it.
+   */
+  beforeTransfer?: (plan: SyncPlan) => Promise<void>;
 }
 
 export function transferLimit(options: SyncOptions): number {

@@ -33,6 +33,7 @@ export async function syncImages(
   const startedAt = performance.now();
   const ctx = new SyncContext(source, destination, options);
   const plan = await makePlan(ctx);
+  await options.beforeTransfer?.(plan);
   const summary = await transfer(ctx, plan, startedAt);
   ctx.emit({ type: "done", summary });
   return summary;

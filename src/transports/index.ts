@@ -11,5 +11,5 @@ export { OciArchiveReader } from "./oci-archive/oci-archive-reader.ts";
 export { OciArchiveWriter } from "./oci-archive/oci-archive-writer.ts";
 export { RegistryDirHome } from "./registry-dir/registry-dir-home.ts";
 export { TarIndex } from "./tar/tar-index.ts";
-export { TarWriter } from "./tar/tar-writer.ts";
+export { entryHeader, TarWriter } from "./tar/tar-writer.ts";
 export * from "./remote/index.ts";

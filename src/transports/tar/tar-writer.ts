@@ -21,6 +21,28 @@ export interface TarWriterOptions {
 
 const OCTAL_SIZE_MAX = 0o77777777777;
 
+/**
+ * The bytes in front of an entry's data, as this writer writes them: a pax
+ * header first when the name or size does not fit ustar, then the ustar
+ * header. Exposed so a writer that places entries at computed offsets
+ * lays out the same bytes.
+ */
+export function entryHeader(fields: { name: string; size: number; typeflag: "0" | "5"; mode: number; mtime: number }): Uint8Array {
+  const { name, size, mtime } = fields;
+  const records: [string, string][] = [];
+  if (!splitName(name)) records.push(["path", name]);
+  if (size > OCTAL_SIZE_MAX) records.push(["size", String(size)]);
+  const header = encodeHeader(fields);
+  if (!records.length) return header;
+  const pax = encodePax(records);
+  const paxName = `PaxHeaders/${name.replace(/\/$/, "").split("/").pop()!.slice(0, 80)}`;
+  const out = new Uint8Array(BLOCK + pax.byteLength + padding(pax.byteLength) + BLOCK);
+  out.set(encodeHeader({ name: paxName, size: pax.byteLength, typeflag: "x", mode: 0o644, mtime }), 0);
+  out.set(pax, BLOCK);
+  out.set(header, out.byteLength - BLOCK);
+  return out;
+}
+
 export class TarWriter {
   #position = 0;
   #done = false;
@@ -65,17 +87,7 @@ export class TarWriter {
   }
 
   async #header(name: string, size: number, typeflag: "0" | "5", mode: number): Promise<void> {
-    const records: [string, string][] = [];
-    if (!splitName(name)) records.push(["path", name]);
-    if (size > OCTAL_SIZE_MAX) records.push(["size", String(size)]);
-    if (records.length) {
-      const pax = encodePax(records);
-      const paxName = `PaxHeaders/${name.replace(/\/$/, "").split("/").pop()!.slice(0, 80)}`;
-      await this.#write(encodeHeader({ name: paxName, size: pax.byteLength, typeflag: "x", mode: 0o644, mtime: this.mtime }));
-      await this.#write(pax);
-      await this.#write(new Uint8Array(padding(pax.byteLength)));
-    }
-    await this.#write(encodeHeader({ name, size, typeflag, mode, mtime: this.mtime }));
+    await this.#write(entryHeader({ name, size, typeflag, mode, mtime: this.mtime }));
   }
 
   async #write(bytes: Uint8Array): Promise<void> {

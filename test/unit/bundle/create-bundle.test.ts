@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -156,6 +157,38 @@ describe("create", () => {
     const before = await sha256(kept);
     await expect(create(["docker.io/acme/nope:1"], kept)).rejects.toThrow(/No bundle written/);
     expect(await sha256(kept)).toBe(before);
+  });
+
+  test("a blob that does not match its digest fails the run, whether it comes from upstream or from the tar being replaced", async () => {
+    const image = release[0]!;
+    const layer = image.blobs[2]!.descriptor.digest;
+    const flip = async (path: string, at: number) => {
+      const handle = await open(path, "r+");
+      const byte = new Uint8Array(1);
+      await handle.read(byte, 0, 1, at);
+      byte[0] = byte[0]! ^ 0xff;
+      await handle.write(byte, 0, 1, at);
+      await handle.close();
+    };
+    // Upstream serves a damaged layer: verified as it streams into the tar, refused.
+    const damagedUpstream = join(dir, "damaged-upstream");
+    await writeOciLayout(damagedUpstream, [image]);
+    await flip(join(damagedUpstream, "blobs", "sha256", encodedOf(layer)), 10);
+    const out = join(dir, "refused.tar");
+    const error = await create([image.name!], out, { from: await OciLayoutHome.open(damagedUpstream) }).catch((e) => e);
+    expect(error.failures[0].error).toContain(`content does not match digest ${layer}`);
+    expect(readdirSync(dir).filter((n) => n.includes("refused.tar"))).toEqual([]);
+    // The tar being replaced is damaged: its blobs are checked as they are taken; --force-pull fetches anew.
+    const kept = join(dir, "damaged-reuse.tar");
+    await create([image.name!], kept);
+    await flip(kept, (await TarIndex.open(kept)).resolve(`blobs/sha256/${encodedOf(layer)}`)!.offset + 10);
+    const before = await sha256(kept);
+    await expect(create([image.name!], kept)).rejects.toThrow(
+      `blobs/sha256/${encodedOf(layer)} in ${kept}, the bundle being replaced, is damaged (content does not match digest ${layer}`,
+    );
+    expect(await sha256(kept)).toBe(before);
+    await create([image.name!], kept, { forcePull: true });
+    expect((await verifyBundle(kept)).problems).toEqual([]);
   });
 
   test("an output directory that is not a layout is left alone", async () => {

@@ -23,12 +23,19 @@ export interface GcScheduleContext {
   onFreed?: (bytes: number) => void;
 }
 
-/** Validate the schedule and start it; returns the function that stops it. */
-export async function startGcSchedule(schedule: GcSchedule, ctx: GcScheduleContext): Promise<() => void> {
+/** Check a schedule before anything starts: its durations, its retention rules, and that its keep lists read. */
+export async function checkGcSchedule(schedule: GcSchedule): Promise<void> {
   const interval = parseDuration(schedule.interval, "gc.interval");
   if (interval <= 0) throw new CommandError("config: gc.interval must be more than zero");
-  const options = gcOptions(schedule);
+  gcOptions(schedule);
   if (schedule.keep) await readKeepSources(schedule.keep, schedule.prefix);
+}
+
+/** Validate the schedule and start it; returns the function that stops it. */
+export async function startGcSchedule(schedule: GcSchedule, ctx: GcScheduleContext): Promise<() => void> {
+  await checkGcSchedule(schedule);
+  const interval = parseDuration(schedule.interval, "gc.interval");
+  const options = gcOptions(schedule);
 
   const submit = () => {
     if (ctx.jobs.list().some((j) => j.kind === "gc" && (j.state === "queued" || j.state === "running"))) {

@@ -15,7 +15,7 @@ import { VERSION } from "../version.ts";
 import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
 import { loadServeConfig, type ServeConfig } from "./serve-config.ts";
-import { startGcSchedule } from "./serve-gc-schedule.ts";
+import { checkGcSchedule, startGcSchedule } from "./serve-gc-schedule.ts";
 
 const DEFAULT_ADDR = "127.0.0.1:5000";
 const DEFAULT_ROOT = "./stevedore-data";
@@ -91,6 +91,7 @@ Options:
     if (tls) for (const file of [tls.cert, tls.key]) await mustRead(file, "TLS file");
     const auth = v.htpasswd ? await loadHtpasswd(v.htpasswd) : undefined;
     const token = v["admin-token-file"] ? await loadToken(v["admin-token-file"], ctx.stderr) : undefined;
+    if (config.gc) await checkGcSchedule(config.gc);
 
     const store = await Store.open({ root: v.root }).catch((error: Error) => {
       throw new CommandError(`cannot open the store at ${JSON.stringify(v.root)}: ${error.message}`);

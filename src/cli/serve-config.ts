@@ -69,6 +69,12 @@ export const serveConfigSchema = z
     "upload-ttl": duration.optional(),
     "admin-addr": z.string().optional(),
     "admin-token-file": path.optional(),
+    metadata: z.string().min(1).optional(),
+    blobs: z.string().min(1).optional(),
+    "s3-endpoint": z.string().min(1).optional(),
+    "s3-region": z.string().min(1).optional(),
+    "s3-part-size": z.string().regex(/^\d+(?:[KMG]i?B?)?$/i, "expected a size such as 16MiB").optional(),
+    "blob-redirect": z.boolean().optional(),
     gc: gcSchema.optional(),
   })
   .strict();

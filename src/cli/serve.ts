@@ -10,7 +10,7 @@ import {
   parseHtpasswd,
   type RunningServer,
 } from "../registry/index.ts";
-import { PullRecorder, Store } from "../store/index.ts";
+import { PullRecorder, resolveStoreLocation, S3LocationError, Store, StoreLocationError } from "../store/index.ts";
 import { VERSION } from "../version.ts";
 import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
@@ -27,12 +27,24 @@ export const serveCommand: Command = {
 
 Serve the OCI Distribution API (and the Docker Registry v2 conventions) from
 the embedded store: blobs under --root, metadata in an SQLite file beside
-them. Prints "listening on URL" on stderr when ready, one access log line per
-request, and stops cleanly on SIGINT/SIGTERM.
+them. Several serve processes (on one node or many) share one store when its
+metadata is in PostgreSQL and its blobs in an S3-compatible object store:
+  --metadata postgres://user:pass@db:5432/stevedore --blobs s3://bucket/prefix
+with the object store's endpoint and keys from --s3-endpoint, --s3-region
+and AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
+Prints which store it uses and "listening on URL" on stderr when ready, one
+access log line per request, and stops cleanly on SIGINT/SIGTERM.
 
 Options:
   --addr HOST:PORT       where to listen (default ${DEFAULT_ADDR}; port 0 picks a free one)
   --root DIR             the store directory (default ${DEFAULT_ROOT})
+  --metadata URL         metadata database: sqlite://FILE or postgres://… (default: SQLite in --root)
+  --blobs LOCATION       where blobs live: a directory or s3://bucket/prefix (default: --root)
+  --s3-endpoint URL      the object store, e.g. http://rgw.site:7480 (default: AWS_ENDPOINT_URL)
+  --s3-region REGION     its region (default: AWS_REGION, else us-east-1)
+  --s3-part-size SIZE    multipart part size for uploads to S3 (default 16MiB, at least 5MiB)
+  --blob-redirect        answer blob GETs with a redirect to a presigned URL of the object
+                         store (clients must reach it); default: stream through serve
   --tls-cert FILE        serve HTTPS with this PEM certificate (needs --tls-key)
   --tls-key FILE         the certificate's PEM private key
   --htpasswd FILE        require basic auth; bcrypt entries (htpasswd -B)
@@ -59,6 +71,12 @@ Options:
       "upload-ttl": { type: "string" },
       "admin-addr": { type: "string" },
       "admin-token-file": { type: "string" },
+      metadata: { type: "string" },
+      blobs: { type: "string" },
+      "s3-endpoint": { type: "string" },
+      "s3-region": { type: "string" },
+      "s3-part-size": { type: "string" },
+      "blob-redirect": { type: "boolean" },
       config: { type: "string" },
     });
     if (!flags) return EXIT.ok;
@@ -93,9 +111,12 @@ Options:
     const token = v["admin-token-file"] ? await loadToken(v["admin-token-file"], ctx.stderr) : undefined;
     if (config.gc) await checkGcSchedule(config.gc);
 
-    const store = await Store.open({ root: v.root }).catch((error: Error) => {
-      throw new CommandError(`cannot open the store at ${JSON.stringify(v.root)}: ${error.message}`);
+    const location = storeLocation(v, ctx.env);
+    if (v["blob-redirect"] && !v.blobs?.startsWith("s3://")) throw new UsageError("serve: --blob-redirect needs blobs in an object store (--blobs s3://…)");
+    const store = await Store.open(location.options).catch((error: Error) => {
+      throw new CommandError(`cannot open the store (metadata ${location.metadata}, blobs ${location.blobs}): ${error.message}`);
     });
+    ctx.stderr.write(`stevedore: metadata in ${location.metadata}; blobs in ${location.blobs}${v["blob-redirect"] ? " (GETs redirected)" : ""}\n`);
     const pulls = new PullRecorder(store.metadata, {
       onError: (error) => ctx.stderr.write(`stevedore: recording pull times failed: ${(error as Error).message}\n`),
     });
@@ -126,6 +147,7 @@ Options:
       readOnly: v["read-only"] ?? false,
       noDelete: v["no-delete"] ?? false,
       onPull: (repository, digest) => pulls.record(repository, digest),
+      blobRedirect: v["blob-redirect"] ?? false,
       ...(admin ? { observer: admin.metrics.observeRequest } : {}),
       ...(auth ? { auth } : {}),
       accessLog: (entry) => ctx.stderr.write(formatAccessLog(entry, logFormat as AccessLogFormat)),
@@ -182,6 +204,35 @@ Options:
     return EXIT.ok;
   },
 };
+
+/** The store of --root, --metadata, --blobs and the S3 options; bad values are usage errors. */
+function storeLocation(v: Omit<ServeConfig, "gc">, env: Record<string, string | undefined>) {
+  try {
+    return resolveStoreLocation({
+      // Both elsewhere: no directory is needed (nor created).
+      ...(v.metadata && v.blobs ? {} : { root: v.root! }),
+      ...(v.metadata ? { metadata: v.metadata } : {}),
+      ...(v.blobs ? { blobs: v.blobs } : {}),
+      s3: {
+        env,
+        ...(v["s3-endpoint"] ? { endpoint: v["s3-endpoint"] } : {}),
+        ...(v["s3-region"] ? { region: v["s3-region"] } : {}),
+        ...(v["s3-part-size"] ? { partSize: parseSize(v["s3-part-size"], "--s3-part-size") } : {}),
+      },
+    });
+  } catch (error) {
+    if (error instanceof StoreLocationError || error instanceof S3LocationError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
+  }
+}
+
+/** `16MiB`, `8M`, `5242880`: binary units. */
+export function parseSize(text: string, flag: string): number {
+  const match = /^(\d+)(?:([KMG])i?B?)?$/i.exec(text);
+  if (!match) throw new UsageError(`serve: invalid ${flag} ${JSON.stringify(text)}; expected a size such as 16MiB`);
+  const unit = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(match[2] ?? "").toUpperCase() as "" | "K" | "M" | "G"];
+  return Number(match[1]) * unit;
+}
 
 /** `host:port`, `[v6]:port` or `:port` (all interfaces). */
 export function parseAddr(addr: string, flag = "--addr"): { hostname: string; port: number } {

@@ -1,5 +1,6 @@
 /** GET, HEAD and DELETE of /v2/<name>/blobs/<digest>: range reads, zero-copy bodies. */
 import { OciError } from "../oci/index.ts";
+import { canLinkBlobs } from "../store/index.ts";
 import { type HandlerContext, deletingHome, digestParam, empty, headers, notModified } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 import { parseRange } from "./http-range.ts";
@@ -18,6 +19,11 @@ export async function getBlob(ctx: HandlerContext, name: string, digestText: str
     const size = await ctx.home.statBlob(name, digest);
     if (size === undefined) throw new OciError("BLOB_UNKNOWN", `blob ${digest} is not in repository ${JSON.stringify(name)}`);
     return empty(200, { ...common, "Content-Type": "application/octet-stream", "Content-Length": size });
+  }
+  if (ctx.options.blobRedirect && canLinkBlobs(ctx.home)) {
+    // The client fetches (and ranges) from the object store itself; the URL expires, so no long caching.
+    const url = await ctx.home.blobUrl(name, digest);
+    if (url) return empty(307, { "Docker-Content-Digest": digest, Location: url });
   }
   const content = await ctx.home.blob(name, digest);
   if (notModified(ctx.request, etag)) return empty(304, common);

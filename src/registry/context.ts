@@ -10,6 +10,11 @@ export interface RegistryOptions {
   noDelete?: boolean;
   /** Told of every manifest served by GET (not HEAD): last-pull times. */
   onPull?: (repository: string, digest: Digest) => void;
+  /**
+   * Answer blob GETs with a redirect (307) to a URL of the blob's own
+   * store (an object store's presigned URL), when the home has one.
+   */
+  blobRedirect?: boolean;
 }
 
 export interface HandlerContext {

@@ -1,4 +1,5 @@
 export * from "./blob-driver.ts";
+export * from "./blob-urls.ts";
 export * from "./driver-capabilities.ts";
 export * from "./fs-driver.ts";
 export * from "./fsck/index.ts";

@@ -105,6 +105,16 @@ export class S3Bucket {
     } while (continuationToken);
   }
 
+  /** Fail with a clear message when the bucket is missing or the keys do not open it. */
+  async check(): Promise<void> {
+    try {
+      await this.client.list({ prefix: this.key(""), maxKeys: 1 });
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? (error as Error).message;
+      throw new Error(`cannot list s3://${this.location.bucket} at ${this.location.endpoint}: ${code}`);
+    }
+  }
+
   presign(key: string, expiresIn: number): string {
     return this.client.presign(key, { method: "GET", expiresIn });
   }

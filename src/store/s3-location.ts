@@ -38,25 +38,28 @@ export const isS3Url = (text: string): boolean => text.startsWith("s3://");
 
 export function parseS3Location(text: string, options: S3LocationOptions = {}): S3Location {
   if (!isS3Url(text)) throw new S3LocationError(`${JSON.stringify(text)} is not an s3:// URL`);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new S3LocationError(`invalid S3 URL ${JSON.stringify(text)}`);
-  }
-  const bucket = url.hostname;
+  // Parsed by hand: URL would resolve "." and ".." in the prefix away instead of refusing them.
+  const match = /^s3:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?$/.exec(text);
+  if (!match) throw new S3LocationError(`invalid S3 URL ${JSON.stringify(text)}`);
+  const bucket = match[1]!;
   if (!BUCKET.test(bucket)) {
     throw new S3LocationError(`invalid bucket name ${JSON.stringify(bucket)} in ${JSON.stringify(text)}: 3-63 lowercase letters, digits, dots and hyphens`);
   }
-  const prefix = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, "");
-  if (prefix.split("/").some((s) => s === "" || s === "." || s === "..") && prefix !== "") {
+  let prefix: string;
+  try {
+    prefix = decodeURIComponent(match[2]!).replace(/^\/|\/$/g, "");
+  } catch {
+    throw new S3LocationError(`invalid S3 URL ${JSON.stringify(text)}`);
+  }
+  if (prefix !== "" && prefix.split("/").some((s) => s === "" || s === "." || s === "..")) {
     throw new S3LocationError(`invalid key prefix ${JSON.stringify(prefix)} in ${JSON.stringify(text)}`);
   }
+  const query = new URLSearchParams(match[3] ?? "");
   const env = options.env ?? {};
-  const region = options.region ?? url.searchParams.get("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const region = options.region ?? query.get("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
   const endpointText =
     options.endpoint ??
-    url.searchParams.get("endpoint") ??
+    query.get("endpoint") ??
     env.AWS_ENDPOINT_URL_S3 ??
     env.AWS_ENDPOINT_URL ??
     `https://s3.${region}.amazonaws.com`;

@@ -59,7 +59,10 @@ export function resolveStoreLocation(location: StoreLocation): ResolvedStore {
     const { partSize, ...s3 } = location.s3 ?? {};
     const s3Location = parseS3Location(given, s3);
     const bucket = new S3Bucket(s3Location);
-    driver = (m) => new S3Driver(bucket, new SqlMultipartLedger(m.database), partSize === undefined ? {} : { partSize });
+    driver = async (m) => {
+      await bucket.check();
+      return new S3Driver(bucket, new SqlMultipartLedger(m.database), partSize === undefined ? {} : { partSize });
+    };
     blobs = describeS3Location(s3Location);
   } else {
     const dir = given.startsWith("file://") ? decodeURIComponent(new URL(given).pathname) : given;

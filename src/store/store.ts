@@ -37,7 +37,8 @@ import {
 } from "../oci/index.ts";
 import { NAME_TOTAL_LENGTH_MAX, patterns } from "../reference/index.ts";
 import type { BlobDriver } from "./blob-driver.ts";
-import { canSweep, canWriteDirect } from "./driver-capabilities.ts";
+import type { BlobUrls } from "./blob-urls.ts";
+import { canPresign, canSweep, canWriteDirect } from "./driver-capabilities.ts";
 import { FilesystemDriver } from "./fs-driver.ts";
 import { type BlobRow, type ManifestRow, Metadata } from "./metadata.ts";
 import { databasePath, isUploadId } from "./paths.ts";
@@ -69,7 +70,7 @@ export interface StoreOptions {
 /** Big enough to mean "all" on both SQLite and PostgreSQL (an int4 LIMIT). */
 const NO_LIMIT = 2_147_483_647;
 
-export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDeleter, Closable, UploadSessions {
+export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDeleter, Closable, UploadSessions, BlobUrls {
   readonly description: string;
   /** Hash state of open upload sessions, over exactly the bytes committed so far. */
   readonly #hashers = new Map<string, DigestHasher>();
@@ -148,6 +149,12 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     const size = await this.statBlob(repository, digest);
     if (size === undefined) throw new OciError("BLOB_UNKNOWN", `blob ${digest} is not in repository ${JSON.stringify(repository)}`);
     return this.driver.open(digest, size);
+  }
+
+  async blobUrl(repository: string, digest: Digest, expiresIn = 600): Promise<string | undefined> {
+    const size = await this.statBlob(repository, digest);
+    if (size === undefined) throw new OciError("BLOB_UNKNOWN", `blob ${digest} is not in repository ${JSON.stringify(repository)}`);
+    return canPresign(this.driver) ? this.driver.presignBlob(digest, expiresIn) : undefined;
   }
 
   async statBlob(repository: string, digest: Digest): Promise<number | undefined> {

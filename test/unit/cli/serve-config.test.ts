@@ -96,3 +96,23 @@ test("gc: a grace of 0 and a prefix are accepted", async () => {
   const path = file("gc0.yaml", 'gc:\n  interval: 6h\n  grace: "0"\n  prefix: site\n');
   expect(await loadServeConfig(path)).toEqual({ gc: { interval: "6h", grace: "0", prefix: "site" } });
 });
+
+test("the example config in scripts/ validates and shows every option; the unit starts serve with it", async () => {
+  const root = join(import.meta.dir, "../../../scripts");
+  const example = join(root, "stevedore.yaml");
+  const config = await loadServeConfig(example);
+  expect(config["admin-addr"]).toBe("127.0.0.1:5001");
+  expect(config.gc?.interval).toBe("24h");
+  const text = await Bun.file(example).text();
+  const { serveConfigSchema } = await import("../../../src/cli/serve-config.ts");
+  const gcShape = (serveConfigSchema.shape.gc.unwrap() as unknown as { shape: Record<string, unknown> }).shape;
+  const retentionShape = ((gcShape.retention as { unwrap(): { shape: Record<string, unknown> } }).unwrap()).shape;
+  for (const key of [...Object.keys(serveConfigSchema.shape), ...Object.keys(gcShape), ...Object.keys(retentionShape)]) {
+    expect(text, `scripts/stevedore.yaml should show the option "${key}"`).toMatch(new RegExp(`^ *(# *)?${key}:`, "m"));
+  }
+  const unit = await Bun.file(join(root, "stevedore.service")).text();
+  expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/stevedore serve --addr 0\.0\.0\.0:5000 --root \/var\/lib\/stevedore --config \/etc\/stevedore\/stevedore\.yaml /m);
+  for (const line of ["User=stevedore", "Restart=on-failure", "StateDirectory=stevedore", "NoNewPrivileges=yes", "ProtectSystem=strict"]) {
+    expect(unit).toContain(`\n${line}\n`);
+  }
+});

@@ -183,6 +183,33 @@ describe("bundle create", () => {
     expect(missingOutput).toMatchObject({ code: 2, stdout: "" });
   });
 
+  test("interrupted mid-copy (SIGINT): exit 130, no output file, no temporary file", async () => {
+    const big = await generateRelease({ images: 3, layerSize: 2 * 1024 * 1024, seed: "interrupt" });
+    await seed(registry.host, big, "interrupt");
+    const out = join(dir, "interrupted.tar");
+    const child = Bun.spawn(
+      [process.execPath, MAIN, "bundle", "create", ...big.map((i) => at(registry.host, i.name!)), "-o", out, "--parallel", "1", "--json"],
+      { stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+    );
+    // Keep reading stdout after the signal: a closed pipe would fail the writes, not the signal.
+    let seen = "";
+    let signalled = false;
+    const decoder = new TextDecoder();
+    const reading = (async () => {
+      for await (const chunk of child.stdout) {
+        seen += decoder.decode(chunk, { stream: true });
+        if (!signalled && seen.includes('"type":"blob-done"')) {
+          signalled = true;
+          child.kill("SIGINT");
+        }
+      }
+    })();
+    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text(), reading]);
+    expect(signalled).toBe(true);
+    expect({ code, stderr }).toEqual({ code: 130, stderr: "" });
+    expect(readdirSync(dir).filter((n) => n.includes("interrupted.tar"))).toEqual([]);
+  });
+
   test("an upstream that wants a password: --creds", async () => {
     await using secured = await startDockerRegistry({ auth: { username: "ops", password: "s3cret" } });
     await pushImages(secured.host, [{ image: helper, repository: "tools/helper", tag: "1" }], { creds: "ops:s3cret" });

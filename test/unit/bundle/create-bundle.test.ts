@@ -141,6 +141,29 @@ describe("create", () => {
     expect(amd.images[0]!.digest).toBe(multi.children[0]!.descriptor.digest);
   });
 
+  test("--referrers: an image's signature comes along as an unnamed entry, in a tar and in a directory alike", async () => {
+    const app0 = release[0]!;
+    const signature = release.find((r) => r.name!.endsWith(".sig"))!;
+    const out = join(dir, "signed.tar");
+    const summary = await create([app0.name!], out, { referrers: true });
+    expect(summary.referrers).toBe(1);
+    expect(summary.blobs).toBe(uniqueCount([app0, signature]));
+    const index = JSON.parse(await (await TarIndex.open(out)).file("index.json")!.text());
+    expect(index.manifests[1]).toEqual({
+      mediaType: signature.descriptor.mediaType,
+      digest: signature.descriptor.digest,
+      size: signature.descriptor.size,
+      artifactType: "application/vnd.example.signature.v1",
+    });
+    const directory = await create([app0.name!], join(dir, "signed"), { referrers: true });
+    expect(directory.index).toBe(summary.index);
+    expect((await inspectBundle(out)).referrers).toBe(1);
+    const reader = await openSource(out);
+    expect((await reader.list()).map((i) => i.name.toString())).toEqual([app0.name!]);
+    // Without --referrers it stays behind.
+    expect((await create([app0.name!], join(dir, "unsigned.tar"))).referrers).toBe(0);
+  });
+
   test("a missing image fails the run: nothing written, no staging left, a new directory removed", async () => {
     const out = join(dir, "fail.tar");
     const error = await create([...names(), "docker.io/acme/nope:1"], out).catch((e) => e);

@@ -76,8 +76,13 @@ export class PushClient {
         body: blob.bytes,
         headers: { "Content-Type": "application/octet-stream", "Content-Length": String(size) },
       });
-      await this.#expect(response, 201, what);
-      return;
+      // Registries without single-request uploads (distribution) answer with a session: PUT into it.
+      if (response.status !== 202) {
+        await this.#expect(response, 201, what);
+        return;
+      }
+      await response.arrayBuffer();
+      return this.#putInto(response.headers.get("location")!, blob, what);
     }
     const start = await this.#expect(await this.#fetch(`/v2/${repository}/blobs/uploads/`, { method: "POST" }), 202, what);
     let location = start.headers.get("location")!;
@@ -101,11 +106,15 @@ export class PushClient {
       await this.#expect(done, 201, what);
       return;
     }
+    return this.#putInto(location, blob, what);
+  }
+
+  async #putInto(location: string, blob: GeneratedBlob, what: string): Promise<void> {
     const separator = location.includes("?") ? "&" : "?";
-    const done = await this.#fetch(`${location}${separator}digest=${digest}`, {
+    const done = await this.#fetch(`${location}${separator}digest=${blob.descriptor.digest}`, {
       method: "PUT",
       body: blob.bytes,
-      headers: { "Content-Type": "application/octet-stream", "Content-Length": String(size) },
+      headers: { "Content-Type": "application/octet-stream", "Content-Length": String(blob.descriptor.size) },
     });
     await this.#expect(done, 201, what);
   }

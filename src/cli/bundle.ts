@@ -36,8 +36,8 @@ export const bundleCommand: Command = {
 
 A bundle is an OCI image layout, as an uncompressed tar or a directory:
 each image named in index.json by its full reference, each blob stored
-once. 'stevedore sync BUNDLE REGISTRY' pushes it; skopeo, podman, ctr and
-(for single-platform images) docker load read it too.
+once. 'stevedore sync BUNDLE REGISTRY' pushes it; skopeo, podman and (for
+single-platform images, through its manifest.json) docker load read it too.
 
 ${SUBCOMMANDS}
 

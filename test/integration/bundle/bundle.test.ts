@@ -109,6 +109,16 @@ describe("bundle create", () => {
     expect(docker.code).toBe(0);
     // skopeo names docker-archive layers by their diff_ids (the uncompressed tars).
     expect(JSON.parse(docker.stdout).Layers).toEqual(release[0]!.blobs.slice(1).map((b) => (b as Layer).diffId));
+    // podman loads the docker-loadable images through manifest.json, each under its full name.
+    const podman = Bun.spawn(
+      ["podman", "--root", join(dir, "podman-root"), "--runroot", join(dir, "podman-run"), "--storage-driver", "vfs", "load", "-i", out],
+      { stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+    );
+    const [loaded, podmanErr, podmanCode] = await Promise.all([new Response(podman.stdout).text(), new Response(podman.stderr).text(), podman.exited]);
+    expect({ code: podmanCode, error: podmanCode ? podmanErr : "" }).toEqual({ code: 0, error: "" });
+    expect(loaded.split("\n").filter((l) => l.startsWith("Loaded image")).sort()).toEqual(
+      [...release.slice(0, 4), helper].map((r) => `Loaded image: ${at(r === helper ? serve.host : registry.host, r.name!)}`).sort(),
+    );
     const verified = await cli("bundle", "verify", out);
     expect({ code: verified.code, stdout: verified.stdout }).toEqual({
       code: 0,

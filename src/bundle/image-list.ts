@@ -49,7 +49,7 @@ export function parseImageReference(text: string, origin: string): Reference {
 
 /** References given as command-line arguments. */
 export function imagesFromArguments(args: string[]): ImageRequest[] {
-  return args.map((text, i) => ({ name: parseImageReference(text, `argument ${i + 1} (${JSON.stringify(text)})`), origin: `argument ${i + 1}` }));
+  return args.map((text, i) => ({ name: parseImageReference(text, `argument ${i + 1}`), origin: `argument ${i + 1}` }));
 }
 
 /** An image list's text: YAML when the file name ends in .yaml or .yml, else one reference per line. */

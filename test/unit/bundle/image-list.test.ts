@@ -85,5 +85,5 @@ test("arguments, and duplicates: repeats dropped, conflicts refused naming both 
   expect(failure(() => dedupeImages(conflict))).toBe(
     "images.txt:1: docker.io/acme/app:1 is also named at argument 3, with a different digest or platforms",
   );
-  expect(failure(() => imagesFromArguments(["ok", "Bad"]))).toMatch(/^argument 2 \("Bad"\): repository name must be lowercase/);
+  expect(failure(() => imagesFromArguments(["ok", "Bad"]))).toBe('argument 2: repository name must be lowercase: "Bad": the path "library/Bad" has uppercase letters');
 });

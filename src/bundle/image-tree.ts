@@ -81,7 +81,7 @@ async function readManifest(read: ReadBlob, descriptor: Descriptor, from: Digest
   const named = from ? `manifest ${from}` : "index.json";
   const bytes = await read(descriptor.digest);
   if (!bytes) {
-    problems.push({ digest: descriptor.digest, message: `missing: a manifest ${named} refers to` });
+    problems.push({ digest: descriptor.digest, message: from ? `missing: a manifest that ${named} lists` : "missing: the manifest of an index.json entry" });
     return undefined;
   }
   if (isVerifiable(descriptor.digest)) {

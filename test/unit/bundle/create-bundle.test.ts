@@ -272,6 +272,20 @@ describe("inspect and verify", () => {
   });
 });
 
+test("verify: a missing child manifest and a missing image manifest are named", async () => {
+  const d = join(dir, "verify-manifests");
+  await create(names(), d);
+  const multi = release.find((r) => r.children.length)!;
+  const child = multi.children[0]!.descriptor.digest;
+  rmSync(join(d, "blobs", "sha256", encodedOf(child)));
+  rmSync(join(d, "blobs", "sha256", encodedOf(release[1]!.descriptor.digest)));
+  const problems = (await verifyBundle(d)).problems.map((p) => `${p.file}: ${p.message}`);
+  expect(problems).toContain(`blobs/sha256/${encodedOf(child)}: missing: a manifest that manifest ${multi.descriptor.digest} lists (image ${multi.name})`);
+  expect(problems).toContain(`blobs/sha256/${encodedOf(release[1]!.descriptor.digest)}: missing: the manifest of an index.json entry (image ${release[1]!.name})`);
+  const report = await inspectBundle(d);
+  expect(report.images.find((i) => i.name === release[1]!.name)!.missing).toBe(1);
+});
+
 describe("delta bundles", () => {
   let a: Layer;
   let b: Layer;

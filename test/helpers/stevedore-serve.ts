@@ -17,6 +17,8 @@ export interface ServeOptions {
   root?: string;
   /** Extra flags (--htpasswd, --tls-cert, ...). */
   args?: string[];
+  /** Extra environment variables (AWS_* for an S3 store). */
+  env?: Record<string, string>;
 }
 
 export interface RunningServe {
@@ -41,6 +43,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
   const owned = options.root === undefined;
   const root = options.root ?? mkdtempSync(join(tmpdir(), "stevedore-serve-"));
   const child = Bun.spawn([process.execPath, MAIN, "serve", "--addr", "127.0.0.1:0", "--root", root, ...(options.args ?? [])], {
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     stdout: "ignore",
     stderr: "pipe",
     stdin: "ignore",

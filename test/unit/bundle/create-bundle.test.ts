@@ -358,6 +358,21 @@ describe("delta bundles", () => {
     );
   });
 
+  test("a base layer needed only in a repository the base does not use travels in the delta", async () => {
+    const from = await OciLayoutHome.open(join(dir, "delta-upstream"));
+    const worker = v2[2]!;
+    const out = join(dir, "worker-delta.tar");
+    const summary = await create([worker.name!], out, { from, since: base });
+    // Layer b is in the base, but only in acme/api: a registry holding the base has no b in acme/worker.
+    expect(summary.delta!.blobs).toBe(0);
+    expect(summary.blobs).toBe(uniqueCount([worker]));
+    const site = new MemoryHome("memory:site");
+    const registry: DestinationEndpoint = { home: site, target: (image) => ({ repository: image.name.path, tag: image.name.tag! }) };
+    expect((await syncImages(await openSource(base), registry)).failures).toEqual([]);
+    expect((await syncImages(await openSource(out), registry)).failures).toEqual([]);
+    expect((await site.resolve("acme/worker", "2")).digest).toBe(worker.descriptor.digest);
+  });
+
   test("a delta of a delta leaves out what either has", async () => {
     const from = await OciLayoutHome.open(join(dir, "delta-upstream"));
     const again = await create(v2.map((i) => i.name!), join(dir, "app-3-delta.tar"), { from, since: delta });

@@ -90,6 +90,8 @@ export async function lookupCredentials(
   options: { env?: Env; authFile?: string } = {},
 ): Promise<Credentials | undefined> {
   const env = options.env ?? process.env;
+  // A file named on purpose that is not there is a mistake, not "no credentials" (as skopeo and podman say).
+  if (options.authFile && !existsSync(options.authFile)) throw new CredentialsError(`Credentials file ${options.authFile} does not exist`);
   for (const path of authFilesToRead(env, options.authFile)) {
     const file = readAuthFile(path);
     if (!file) continue;

@@ -155,6 +155,21 @@ describe("push", () => {
     expect([...dest.repos.keys()]).toEqual(["acme/web"]);
   });
 
+  test("a REGISTRY that is a path or another transport is a usage error; a host named like one is not", async () => {
+    const { open, dest, requests } = await setup([await app()]);
+    for (const registry of ["oci:/tmp/out", "store:./data", "oci-archive:x.tar", "/srv/images", "./out", "http://site:5000"]) {
+      await expect(cli(pushCommandWith(open), "docker.io/acme/app:1.0", registry)).rejects.toThrow(
+        `push: REGISTRY must be a registry (HOST[:PORT][/PATH]), not ${JSON.stringify(registry)}`,
+      );
+    }
+    expect(requests).toEqual([]);
+    expect(dest.repos.size).toBe(0);
+    for (const registry of ["store:5000", "oci:5000/mirror", "docker://site:5000", "site.example"]) {
+      expect((await cli(pushCommandWith(open), "docker.io/acme/app:1.0", registry)).code).toBe(0);
+    }
+    expect(requests.map((r) => r.destination)).toEqual(["docker://store:5000", "docker://oci:5000/mirror", "docker://site:5000", "docker://site.example"]);
+  });
+
   test("a source naming several images is refused", async () => {
     const { open, dest } = await setup([await app(), await web()]);
     await expect(cli(pushCommandWith(open), "all", "docker://site:5000")).rejects.toThrow(

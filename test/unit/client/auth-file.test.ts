@@ -98,6 +98,10 @@ describe("finding credentials", () => {
 
   test("a broken file is a clear error naming it; a missing helper too", async () => {
     const dir = tempDir();
+    await expect(lookupCredentials(site, { env: { DOCKER_CONFIG: dir }, authFile: join(dir, "missing.json") })).rejects.toThrow(
+      `Credentials file ${join(dir, "missing.json")} does not exist`,
+    );
+    expect(await lookupCredentials(site, { env: { DOCKER_CONFIG: dir } })).toBeUndefined();
     writeFileSync(join(dir, "config.json"), "{ not json");
     expect(lookupCredentials(site, { env: { DOCKER_CONFIG: dir } })).rejects.toThrow(`Cannot read credentials file ${join(dir, "config.json")}`);
     writeFileSync(join(dir, "config.json"), JSON.stringify({ credsStore: "missing-helper-xyz" }));

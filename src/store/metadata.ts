@@ -62,10 +62,11 @@ export class Metadata {
     const name = (sql.options as { adapter?: string }).adapter === "sqlite" ? "sqlite" : "postgres";
     const dialect = DIALECTS[name];
     if (name === "sqlite") {
+      // First the wait for a lock another process holds (a gc beside serve), or even the pragmas below fail at once.
+      await sql`PRAGMA busy_timeout = 10000`;
       // WAL lets readers run beside the writer; FULL makes each commit durable.
       await sql`PRAGMA journal_mode = WAL`;
       await sql`PRAGMA synchronous = FULL`;
-      await sql`PRAGMA busy_timeout = 10000`;
     }
     await migrate(sql, dialect);
     return new Metadata(sql, dialect);

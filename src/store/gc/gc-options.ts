@@ -49,6 +49,11 @@ export interface GcOptions {
   dryRun?: boolean;
   /** Run even though the keep lists match nothing in the store. */
   force?: boolean;
+  /**
+   * Rest after each delete as long as it took, so writers in other
+   * processes get the database's write lock in between (default true).
+   */
+  pace?: boolean;
   /** The clock (tests). */
   now?: number;
   onProgress?: (event: GcProgress) => void;

@@ -19,6 +19,7 @@ import { GcError } from "./gc-error.ts";
 import { DEFAULT_GRACE_MS, type GcOptions, type GcPhase, UNRECORDED_MIN_AGE_MS } from "./gc-options.ts";
 import type { GcReport } from "./gc-report.ts";
 import { buildGraph, type GcGraph, type GcPlan, manifestKey, planGc } from "./mark.ts";
+import { type Paced, paced, unpaced } from "./paced.ts";
 
 const PAGE = 500;
 
@@ -48,6 +49,7 @@ export async function runGc(store: Store, options: GcOptions = {}, signal?: Abor
     if (signal?.aborted) report.interrupted = true;
     return report.interrupted;
   };
+  const write = options.pace === false ? unpaced : paced;
 
   progress("mark", 0);
   const graph = await loadGraph(store);
@@ -67,20 +69,20 @@ export async function runGc(store: Store, options: GcOptions = {}, signal?: Abor
   report.kept.manifests = plan.keptManifests;
   progress("mark", graph.tags.length + graph.manifests.size, graph.tags.length + graph.manifests.size);
 
-  if (!stopped()) await sweepTags(store, plan.tags, dryRun, report, stopped, (n) => progress("tags", n, plan.tags.length));
+  if (!stopped()) await sweepTags(store, write, plan.tags, dryRun, report, stopped, (n) => progress("tags", n, plan.tags.length));
   const removed = new Set<string>();
   if (!stopped()) {
-    await sweepManifests(store, plan.manifests, cutoff, dryRun, report, removed, stopped, (n) => progress("manifests", n, plan.manifests.length));
+    await sweepManifests(store, write, plan.manifests, cutoff, dryRun, report, removed, stopped, (n) => progress("manifests", n, plan.manifests.length));
   }
-  if (!stopped()) await sweepLinks(store, dryRun ? removed : undefined, cutoff, dryRun, report, stopped, (n) => progress("links", n));
-  if (!stopped()) await sweepBlobs(store, dryRun ? removed : undefined, cutoff, dryRun, report, stopped, (n) => progress("blobs", n));
-  if (!stopped()) await sweepUnrecorded(store, Math.min(cutoff, now - UNRECORDED_MIN_AGE_MS), dryRun, report, stopped, (n) => progress("files", n));
+  if (!stopped()) await sweepLinks(store, write, dryRun ? removed : undefined, cutoff, dryRun, report, stopped, (n) => progress("links", n));
+  if (!stopped()) await sweepBlobs(store, write, dryRun ? removed : undefined, cutoff, dryRun, report, stopped, (n) => progress("blobs", n));
+  if (!stopped()) await sweepUnrecorded(store, write, Math.min(cutoff, now - UNRECORDED_MIN_AGE_MS), dryRun, report, stopped, (n) => progress("files", n));
   if (!stopped()) {
     if (dryRun) report.repositories = plan.emptied;
     else {
       for (const name of await store.metadata.maintenance.emptyRepositories()) {
         if (stopped()) break;
-        if (await store.metadata.maintenance.deleteRepositoryIfEmpty(name)) report.repositories.push(name);
+        if (await write(() => store.metadata.maintenance.deleteRepositoryIfEmpty(name))) report.repositories.push(name);
       }
     }
     progress("repositories", report.repositories.length);
@@ -103,6 +105,7 @@ async function loadGraph(store: Store): Promise<GcGraph> {
 
 async function sweepTags(
   store: Store,
+  write: Paced,
   tags: GcPlan["tags"],
   dryRun: boolean,
   report: GcReport,
@@ -112,7 +115,7 @@ async function sweepTags(
   let done = 0;
   for (const t of tags) {
     if (stopped()) return;
-    if (dryRun || (await store.metadata.maintenance.deleteTagIf(t))) report.tags.push({ repository: t.repository, tag: t.name, digest: t.digest });
+    if (dryRun || (await write(() => store.metadata.maintenance.deleteTagIf(t)))) report.tags.push({ repository: t.repository, tag: t.name, digest: t.digest });
     else {
       report.skipped.tags++;
       report.kept.tags++;
@@ -124,6 +127,7 @@ async function sweepTags(
 
 async function sweepManifests(
   store: Store,
+  write: Paced,
   manifests: ManifestRecord[],
   cutoff: number,
   dryRun: boolean,
@@ -135,7 +139,7 @@ async function sweepManifests(
   let done = 0;
   for (const m of manifests) {
     if (stopped()) return;
-    if (dryRun || (await store.metadata.maintenance.deleteManifestIf(m.repository, m.digest, cutoff))) {
+    if (dryRun || (await write(() => store.metadata.maintenance.deleteManifestIf(m.repository, m.digest, cutoff)))) {
       removed.add(manifestKey(m.repository, m.digest));
       report.manifests.push({ repository: m.repository, digest: m.digest, mediaType: m.mediaType, size: m.size });
     } else {
@@ -155,6 +159,7 @@ async function sweepManifests(
  */
 async function sweepLinks(
   store: Store,
+  write: Paced,
   removed: Set<string> | undefined,
   cutoff: number,
   dryRun: boolean,
@@ -177,7 +182,7 @@ async function sweepLinks(
     for (const link of page) {
       if (stopped()) return;
       if (users.has(manifestKey(link.repository, link.digest))) continue;
-      if (dryRun || (await sql.unlinkIfUnused(link.repository, link.digest, cutoff))) report.links++;
+      if (dryRun || (await write(() => sql.unlinkIfUnused(link.repository, link.digest, cutoff)))) report.links++;
     }
     done += page.length;
     progress(done);
@@ -191,6 +196,7 @@ async function sweepLinks(
  */
 async function sweepBlobs(
   store: Store,
+  write: Paced,
   removed: Set<string> | undefined,
   cutoff: number,
   dryRun: boolean,
@@ -220,7 +226,7 @@ async function sweepBlobs(
         report.kept.blobs++;
         continue;
       }
-      const size = dryRun ? b.size : await store.metadata.forgetBlob(b.digest, cutoff, () => store.driver.delete(b.digest));
+      const size = dryRun ? b.size : await write(() => store.metadata.forgetBlob(b.digest, cutoff, () => store.driver.delete(b.digest)));
       if (size === undefined) {
         report.skipped.blobs++;
         report.kept.blobs++;
@@ -238,6 +244,7 @@ async function sweepBlobs(
 /** Bytes in the driver that no row records and that are older than `before`: debris of crashes. */
 async function sweepUnrecorded(
   store: Store,
+  write: Paced,
   before: number,
   dryRun: boolean,
   report: GcReport,
@@ -253,10 +260,12 @@ async function sweepUnrecorded(
       if (recorded.has(f.digest) || stopped()) continue;
       const gone =
         dryRun ||
-        (await sql.deleteUnrecordedBytes(
-          f.digest,
-          async () => ((await store.driver.stat(f.digest))?.modified ?? Infinity) < before,
-          () => store.driver.delete(f.digest),
+        (await write(() =>
+          sql.deleteUnrecordedBytes(
+            f.digest,
+            async () => ((await store.driver.stat(f.digest))?.modified ?? Infinity) < before,
+            () => store.driver.delete(f.digest),
+          ),
         ));
       if (gone) {
         report.unrecorded.count++;

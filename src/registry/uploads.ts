@@ -12,6 +12,15 @@ import { errorResponse } from "./errors.ts";
 import { parseContentRange, uploadedRange } from "./http-range.ts";
 import { checkName } from "./routes.ts";
 
+function isValidName(name: string): boolean {
+  try {
+    checkName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function sessions(ctx: HandlerContext): UploadSessions {
   const home = writableHome(ctx);
   if (!canUpload(home)) throw new OciError("UNSUPPORTED", "this registry takes blobs only in a single request (POST with ?digest=)");
@@ -40,8 +49,11 @@ export async function startUpload(ctx: HandlerContext, name: string): Promise<Re
   if (mount !== null) {
     const digest = digestParam(mount, "mount digest");
     const from = query.get("from") ?? undefined;
-    if (from !== undefined) checkName(from);
-    if (canMount(home) && (await home.mountBlob(name, from, digest))) return created(name, digest);
+    // A `from` that is no repository name only means the blob cannot be
+    // mounted from there: as distribution does, open a session instead of
+    // failing a push that would succeed by uploading.
+    const mountable = from === undefined || isValidName(from);
+    if (mountable && canMount(home) && (await home.mountBlob(name, from, digest))) return created(name, digest);
     // Not mountable: the client uploads instead, into the session we open now.
   }
   const digestText = query.get("digest");

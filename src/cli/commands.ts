@@ -10,6 +10,7 @@ import { inspectCommand } from "./inspect.ts";
 import { loginCommand } from "./login.ts";
 import { logoutCommand } from "./logout.ts";
 import { lsCommand } from "./ls.ts";
+import { migrateCommand } from "./migrate.ts";
 import { pushCommand } from "./push.ts";
 import { refCommand } from "./ref.ts";
 import { rewriteCommand } from "./rewrite.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   digestCommand,
   gcCommand,
   fsckCommand,
+  migrateCommand,
   loginCommand,
   logoutCommand,
   refCommand,

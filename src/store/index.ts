@@ -1,5 +1,6 @@
 export * from "./blob-driver.ts";
 export * from "./blob-urls.ts";
+export * from "./copy-store.ts";
 export * from "./driver-capabilities.ts";
 export * from "./fs-driver.ts";
 export * from "./fsck/index.ts";

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import {
   ContentMismatchError,
   type Digest,
@@ -93,6 +94,8 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
       throw new Error("a store needs a root directory unless both its database URL and its blob driver are given");
     }
     if (root !== undefined) await mkdir(root, { recursive: true });
+    const sqliteFile = options.databaseUrl?.match(/^(?:sqlite:(?:\/\/)?|file:)(.+)$/)?.[1];
+    if (sqliteFile !== undefined && sqliteFile !== ":memory:") await mkdir(dirname(sqliteFile), { recursive: true });
     const metadata = await Metadata.open(options.databaseUrl ? { url: options.databaseUrl } : { sqliteFile: databasePath(root!) });
     let driver: BlobDriver;
     try {

@@ -17,7 +17,7 @@
  * flushed and renamed over it on success, removed on failure.
  */
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { type Digest, DigestError, digestOf, isDigest, verifyStream } from "../digest/index.ts";
 import {
   type BlobContent,
@@ -31,7 +31,7 @@ import {
   parseManifest,
 } from "../oci/index.ts";
 import { entryHeader } from "../transports/index.ts";
-import { syncDirectory, tempPathFor, writeAll } from "../transports/fs/durable-file.ts";
+import { removeAbandonedTemps, syncDirectory, tempPathFor, writeAll } from "../transports/fs/durable-file.ts";
 import type { BaseLayer } from "./base-bundle.ts";
 import type { BundleContents } from "./bundle-contents.ts";
 import type { BundleFiles } from "./bundle-files.ts";
@@ -73,6 +73,8 @@ export class BundleArchive implements ImageHome, BlobMounter {
   }
 
   static async create(path: string, options: ArchiveOptions = {}): Promise<BundleArchive> {
+    // A run killed before its rename left its whole half-written tar here.
+    await removeAbandonedTemps(dirname(path), basename(path));
     const temp = tempPathFor(path);
     return new BundleArchive(path, temp, await open(temp, "wx", 0o644), options);
   }

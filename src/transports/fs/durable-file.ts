@@ -5,12 +5,55 @@
  * content or the new, never a part.
  */
 import { randomUUID } from "node:crypto";
-import { type FileHandle, open, rename, unlink } from "node:fs/promises";
+import { type FileHandle, open, readdir, rename, rm, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-/** A temporary name next to `path` (same filesystem, so rename is atomic). */
+/**
+ * A temporary name next to `path` (same filesystem, so rename is atomic).
+ * It carries this process's id, so that what a process killed before its
+ * commit left behind can be told from what a live one is writing
+ * (removeAbandonedTemps).
+ */
 export function tempPathFor(path: string, directory = dirname(path)): string {
-  return join(directory, `.${basename(path)}.tmp-${randomUUID().slice(0, 12)}`);
+  return join(directory, `.${basename(path)}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`);
+}
+
+const TEMP_NAME = /^\.(.+)\.tmp-(\d+)-[0-9a-f]{8}$/;
+
+/**
+ * Remove the temporary files and staging directories (tempPathFor names)
+ * in `directory` whose process is gone: left by a kill -9 or a power loss
+ * before their commit, each as big as what it was writing. Those of live
+ * processes stay (the check is by pid, so for directories written from
+ * one host). With `target`, only the temporaries of that file name.
+ * Returns how many were removed.
+ */
+export async function removeAbandonedTemps(directory: string, target?: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const match = TEMP_NAME.exec(name);
+    if (!match || (target !== undefined && match[1] !== target) || isRunning(Number(match[2]))) continue;
+    await rm(join(directory, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }
 
 /** fsync a directory, so entries renamed into it are durable. */

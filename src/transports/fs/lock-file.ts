@@ -3,7 +3,9 @@
  * index.json) by several processes. Taken with O_EXCL; it holds the owner's
  * pid and host so a lock left by a dead process on this host can be broken,
  * and a lock older than `staleMs` is broken whatever its owner (an index
- * update takes milliseconds; a lock that old is a crash, not a writer).
+ * update takes milliseconds; a lock that old is a crash, not a writer). A
+ * lock its creator died before writing into (killed between the create
+ * and the write) is broken after a moment, not after `staleMs`.
  */
 import { hostname } from "node:os";
 import { open, readFile, rename, stat, unlink } from "node:fs/promises";
@@ -55,11 +57,23 @@ async function acquire(path: string, { timeoutMs = 30_000, staleMs = 60_000 }: L
   }
 }
 
+/**
+ * A lock without a readable owner older than this was created by a
+ * process that died before writing into it (a writer fills it at once).
+ */
+const UNWRITTEN_STALE_MS = 2_000;
+
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   try {
     const [info, text] = await Promise.all([stat(path), readFile(path, "utf8")]);
-    if (Date.now() - info.mtimeMs > staleMs) return true;
-    const owner = JSON.parse(text) as { pid?: number; host?: string };
+    const age = Date.now() - info.mtimeMs;
+    if (age > staleMs) return true;
+    let owner: { pid?: number; host?: string };
+    try {
+      owner = JSON.parse(text) as { pid?: number; host?: string };
+    } catch {
+      return age > UNWRITTEN_STALE_MS;
+    }
     if (owner.host !== hostname() || typeof owner.pid !== "number") return false;
     try {
       process.kill(owner.pid, 0);

@@ -32,7 +32,7 @@ import {
 } from "../../oci/index.ts";
 import { parseReference, parseTag } from "../../reference/index.ts";
 import { quote, TransportError } from "../errors.ts";
-import { commitBytes, commitStream } from "../fs/durable-file.ts";
+import { commitBytes, commitStream, removeAbandonedTemps } from "../fs/durable-file.ts";
 import { withLockFile } from "../fs/lock-file.ts";
 import { asOciError } from "./content-errors.ts";
 import { blobPath, type LayoutFiles } from "./layout-files.ts";
@@ -91,6 +91,8 @@ export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounte
         throw error;
       });
       await withLockFile(join(directory, LOCK_FILE), async () => {
+        // Half-written files of a writer killed before its commit: nothing refers to them.
+        await removeAbandonedTemps(directory);
         const entries = (await readdir(directory)).filter((name) => name !== LOCK_FILE);
         if (entries.length === 0) await home.#initialise();
         else if (!entries.includes(LAYOUT_FILE)) {

@@ -13,7 +13,7 @@
  * the blobs so a reader streaming the archive knows what it holds first.
  */
 import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type Digest, verifyStream } from "../../digest/index.ts";
 import {
   Annotation,
@@ -22,7 +22,7 @@ import {
   type Closable,
   type ImageHome,
 } from "../../oci/index.ts";
-import { tempPathFor } from "../fs/durable-file.ts";
+import { removeAbandonedTemps, tempPathFor } from "../fs/durable-file.ts";
 import { asOciError } from "../layout/content-errors.ts";
 import { blobPath, type LayoutFiles } from "../layout/layout-files.ts";
 import { LayoutIndex } from "../layout/layout-index.ts";
@@ -60,6 +60,8 @@ export class OciArchiveWriter extends LayoutReader implements ImageHome, BlobMou
   static async open(path: string, options: OciArchiveWriterOptions = {}): Promise<OciArchiveWriter> {
     const tagRepository = options.tagRepository ?? repositoryFromPath(path);
     const existing = (await isFile(path)) ? await OciArchiveReader.open(path, { tagRepository }) : undefined;
+    // Staging directories and half-written archives of runs killed before their commit.
+    await removeAbandonedTemps(dirname(path), basename(path));
     const staging = await OciLayoutHome.open(tempPathFor(path), {
       create: true,
       tagRepository,

@@ -4,7 +4,8 @@
  * style: one POST, POST + PUT, chunked PATCHes) and serve is killed at a
  * seeded random moment. After each crash:
  *
- * - the store, opened as it was left, has no damage (test/helpers/store-check.ts);
+ * - the store, opened as it was left, has no damage (test/helpers/store-check.ts,
+ *   and `stevedore fsck`);
  * - serve restarts on the same root, and every image whose manifest PUT
  *   had returned 201, in this round or any earlier one, pulls intact
  *   (every manifest and blob digest-checked, by tag);
@@ -17,7 +18,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Digest } from "../../src/digest/index.ts";
 import { type GeneratedManifest, generateImage, generateIndex, generateLayer, type Layer, writeOciLayout } from "../helpers/images.ts";
 import { PushClient, UPLOAD_STYLES } from "../helpers/push-client.ts";
@@ -68,6 +69,22 @@ async function roundImages(round: number, rng: ReturnType<typeof seededRandom>):
     perClient.push(images);
   }
   return perClient;
+}
+
+const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+
+/** `stevedore fsck --root ROOT --json`: its exit code and the problems it lists. */
+async function stevedoreFsck(root: string): Promise<{ code: number; problems: unknown[] }> {
+  const child = Bun.spawn([process.execPath, MAIN, "fsck", "--root", root, "--json"], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  let report: { problems?: unknown[] };
+  try {
+    report = JSON.parse(stdout) as { problems?: unknown[] };
+  } catch {
+    throw new Error(`stevedore fsck printed no JSON report (exit ${code}): ${stderr || stdout}`);
+  }
+  if (!Array.isArray(report.problems)) throw new Error(`stevedore fsck's report has no problems list: ${stdout.slice(0, 300)}`);
+  return { code, problems: report.problems };
 }
 
 async function expectIntact(serve: RunningServe, acknowledged: Acknowledged[]): Promise<void> {
@@ -123,9 +140,11 @@ describe("kill -9 of serve while clients push", () => {
         stats.rounds++;
         if (readdirSync(join(root, "uploads")).length > 0) stats.killedWithUploads++;
 
-        // The store exactly as the crash left it.
+        // The store exactly as the crash left it: our own check, and stevedore fsck.
         const check = await checkStore(root);
         expect({ round, delay, damage: check.damage }).toEqual({ round, delay, damage: [] });
+        const fsck = await stevedoreFsck(root);
+        expect({ round, delay, fsck }).toEqual({ round, delay, fsck: { code: 0, problems: [] } });
 
         serve = await startServe({ root, args: SERVE_ARGS });
         await expectIntact(serve, acknowledged);
@@ -138,6 +157,7 @@ describe("kill -9 of serve while clients push", () => {
     const final = await checkStore(root);
     expect(final.damage).toEqual([]);
     expect(final.uploads).toBe(0);
+    expect(await stevedoreFsck(root)).toEqual({ code: 0, problems: [] });
     if (ROUNDS >= 10) {
       // The run did what it claims: many rounds cut uploads in flight, and pushes got through.
       expect(stats.killedWithUploads).toBeGreaterThan(ROUNDS / 4);

@@ -20,7 +20,7 @@ export interface Registry {
   /** `127.0.0.1:PORT` */
   host: string;
   url: string;
-  /** Storage root (removed on stop). */
+  /** Storage root (removed on stop, unless it was given). */
   root: string;
   /** Milliseconds from spawn to the first 200 on /v2/. */
   startupMs: number;
@@ -31,6 +31,8 @@ export interface Registry {
 export interface StartOptions {
   /** The stevedore executable (argv prefix), e.g. `["dist/stevedore"]`. */
   stevedore: string[];
+  /** Serve this storage root (kept on stop) instead of a fresh temp one: a restart. */
+  root?: string;
 }
 
 function cncfConfig(root: string, port: number): string {
@@ -77,7 +79,7 @@ export async function startRegistry(kind: PeerKind, options: StartOptions): Prom
 
 async function startOnce(kind: PeerKind, options: StartOptions): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
-  const root = join(dir, "root");
+  const root = options.root ?? join(dir, "root");
   const port = freePort();
   const host = `127.0.0.1:${port}`;
   const log = join(dir, "server.log");

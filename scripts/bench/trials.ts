@@ -27,7 +27,8 @@ export async function alternate<K extends string>(
     for (const kind of order) {
       if (errors.has(kind)) continue;
       try {
-        (all[kind] ??= []).push(await work(kind, trial));
+        const figure = await work(kind, trial);
+        (all[kind] ??= []).push(figure);
       } catch (error) {
         errors.set(kind, (error as Error).message.split("\n")[0]!);
       }

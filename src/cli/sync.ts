@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { parsePlatform, type Platform, PlatformError } from "../oci/index.ts";
 import { DEFAULT_PARALLEL, planSync, syncImages, viewPlan } from "../sync/index.ts";
 import type { SourceEndpoint } from "../transports/endpoint.ts";
+import { checkPathPrefix, TransportError } from "../transports/index.ts";
 import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
 import { closeEndpoints, type OpenEndpoints, openEndpoints } from "./sync-endpoints.ts";
@@ -123,7 +124,8 @@ export async function copy(ctx: CommandContext, open: OpenEndpoints, request: Co
   const command = request.single ? "push" : "sync";
   const parallel = flags.parallel === undefined ? undefined : parseParallel(command, flags.parallel);
   const platforms = parsePlatforms(command, flags.platform ?? []);
-  const { parallel: _p, platform: _pl, prefix, referrers, force, "keep-going": keepGoing, "dry-run": dryRun, json, ...registry } = flags;
+  const { parallel: _p, platform: _pl, prefix: prefixText, referrers, force, "keep-going": keepGoing, "dry-run": dryRun, json, ...registry } = flags;
+  const prefix = prefixText === undefined ? undefined : parsePrefix(command, prefixText);
   const endpoints = await open({
     source: request.source,
     destination: request.destination,
@@ -185,6 +187,15 @@ function parseParallel(command: string, text: string): number {
     throw new UsageError(`${command}: --parallel must be a whole number from 1 to 1024, got ${JSON.stringify(text)}`);
   }
   return n;
+}
+
+function parsePrefix(command: string, text: string): string {
+  try {
+    return checkPathPrefix(text);
+  } catch (error) {
+    if (error instanceof TransportError) throw new UsageError(`${command}: ${error.message}`, command);
+    throw error;
+  }
 }
 
 function parsePlatforms(command: string, texts: string[]): Platform[] {

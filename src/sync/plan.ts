@@ -110,7 +110,9 @@ export const contentKey = (repository: string, digest: string) => `${repository}
 
 export async function makePlan(ctx: SyncContext): Promise<SyncPlan> {
   const sourceImages = await ctx.source.list();
-  if (sourceImages.length === 0) ctx.emit({ type: "warning", message: `${ctx.source.home.description} names no images; nothing to copy` });
+  if (sourceImages.length === 0) {
+    ctx.emit({ type: "warning", message: `${ctx.source.description ?? ctx.source.home.description} names no images; nothing to copy` });
+  }
   if (ctx.options.referrers && !canListReferrers(ctx.source.home)) {
     ctx.emit({ type: "warning", message: `${ctx.source.home.description} cannot list referrers; copying images without them` });
   }

@@ -26,6 +26,12 @@ export interface SourceImage {
 
 export interface SourceEndpoint {
   home: ImageReader;
+  /**
+   * The location as the source string names it, for messages: more than
+   * the home's own description when it selects part of the home
+   * (`docker://site:5000/acme/app`, `store:DIR:acme/app`).
+   */
+  description?: string;
   /** The images the source string names. */
   list(): Promise<SourceImage[]>;
 }

@@ -3,6 +3,7 @@ export * from "./layout/delta-base.ts";
 export * from "./errors.ts";
 export * from "./naming.ts";
 export * from "./open-endpoint.ts";
+export * from "./path-prefix.ts";
 export * from "./scan-naming.ts";
 export * from "./transport-spec.ts";
 export { DockerArchiveHome } from "./docker-archive/docker-archive-home.ts";

@@ -24,6 +24,7 @@ import { OciLayoutHome } from "./layout/oci-layout-home.ts";
 import { normalisedName, splitRefName } from "./layout/ref-name.ts";
 import { listAll } from "./list-page.ts";
 import { type DestinationNaming, destinationTarget, joinPath } from "./naming.ts";
+import { checkPathPrefix } from "./path-prefix.ts";
 import { checkTagPrefix } from "./scan-naming.ts";
 import { OciArchiveReader } from "./oci-archive/oci-archive-reader.ts";
 import { OciArchiveWriter } from "./oci-archive/oci-archive-writer.ts";
@@ -64,36 +65,39 @@ export async function openSource(text: string, options: OpenOptions = {}): Promi
       const selection = location.image
         ? { repository: location.image.path, ...(location.tag ? { tag: location.tag } : {}), ...(location.digest ? { digest: location.digest } : {}) }
         : { prefix: location.path };
-      return { spec, home, list: () => registryImages(home, location.registry, selection) };
+      const description = location.image ? `docker://${location.image}` : `docker://${joinPath(location.registry, location.path)}`;
+      return { spec, home, description, list: () => registryImages(home, location.registry, selection) };
     }
     case "oci": {
       const home = await OciLayoutHome.open(spec.path, { tagRepository: options.repository });
-      return { spec, home, list: () => layoutImages(home, spec.ref) };
+      return { spec, home, description: spec.text, list: () => layoutImages(home, spec.ref) };
     }
     case "oci-archive": {
       const home = await OciArchiveReader.open(spec.path, { tagRepository: options.repository });
-      return { spec, home, list: () => layoutImages(home, spec.ref) };
+      return { spec, home, description: spec.text, list: () => layoutImages(home, spec.ref) };
     }
     case "docker-archive": {
       const home = await DockerArchiveHome.open(spec.path, { tagRepository: options.repository });
-      return { spec, home, list: () => dockerArchiveImages(home, spec) };
+      return { spec, home, description: spec.text, list: () => dockerArchiveImages(home, spec) };
     }
     case "registry-dir": {
       const home = await RegistryDirHome.open(spec.path);
-      return { spec, home, list: () => registryImages(home, "", spec.selection ?? {}) };
+      return { spec, home, description: spec.text, list: () => registryImages(home, "", spec.selection ?? {}) };
     }
     case "store": {
       if (!(await exists(databasePath(spec.path)))) {
         throw new TransportError("not-found", `store:${spec.path}: no store there (no ${quote("metadata.db")})`);
       }
       const home = await Store.open({ root: spec.path });
-      return { spec, home, list: () => registryImages(home, "", spec.selection ?? {}) };
+      return { spec, home, description: spec.text, list: () => registryImages(home, "", spec.selection ?? {}) };
     }
   }
 }
 
 /** Open a transport string as a destination. */
 export async function openDestination(text: string, options: OpenOptions = {}): Promise<OpenedDestination> {
+  // Before anything is opened (a new layout or store would be created).
+  if (options.prefix !== undefined) options = { ...options, prefix: checkPathPrefix(options.prefix) };
   const spec = await detect(parseTransport(text), "destination");
   const opened = await openDestinationHome(spec, options);
   if (options.prefix !== undefined && opened.naming.kind !== "registry") {
@@ -296,8 +300,9 @@ async function registryImages(home: ImageReader, domain: string, selection: { pr
     if (selection.tag || selection.digest) return [image(selection.repository, selection.tag, selection.digest)];
     return (await listAll((o) => home.tags(selection.repository, o))).map((tag) => image(selection.repository, tag));
   }
-  const prefix = selection.prefix ? `${selection.prefix}/` : "";
-  const repositories = (await listAll((o) => home.repositories(o))).filter((r) => r.startsWith(prefix));
+  // A prefix names a repository path: the repository itself and those under it, not siblings that merely start alike.
+  const { prefix } = selection;
+  const repositories = (await listAll((o) => home.repositories(o))).filter((r) => !prefix || r === prefix || r.startsWith(`${prefix}/`));
   const out: SourceImage[] = [];
   for (const repository of repositories) {
     try {

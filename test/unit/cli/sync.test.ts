@@ -1,7 +1,7 @@
 /** `stevedore sync` and `stevedore push` over in-memory endpoints: output, exit codes, usage errors. */
 import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
-import type { CommandContext } from "../../../src/cli/command.ts";
+import { type CommandContext, UsageError } from "../../../src/cli/command.ts";
 import { pushCommandWith } from "../../../src/cli/push.ts";
 import type { EndpointRequest, OpenEndpoints } from "../../../src/cli/sync-endpoints.ts";
 import { SyncReporter } from "../../../src/cli/sync-progress.ts";
@@ -142,6 +142,31 @@ describe("sync", () => {
     await expect(cli(sync, "a", "b", "--bogus")).rejects.toThrow("unknown option");
     const help = await cli(sync, "--help");
     expect(help.stdout).toContain("--platform P");
+  });
+
+  test("a --prefix outside the repository path grammar is a usage error before anything is opened", async () => {
+    const { open, requests } = await setup([await app()]);
+    for (const [command, argv] of [
+      [syncCommandWith(open), ["all", "site:5000"]],
+      [pushCommandWith(open), ["all", "site:5000"]],
+    ] as const) {
+      for (const [prefix, reason] of <[string, string][]>[
+        ["A", "repository paths are lowercase"],
+        ["Mirror/acme", "repository paths are lowercase"],
+        ["..", "expected path components"],
+        ["mirror/../x", "expected path components"],
+        ["/mirror", "a repository path does not start with /"],
+        ["", "it is empty"],
+        ["a".repeat(255), "a repository name has at most 255 characters"],
+      ]) {
+        const error = await cli(command, ...argv, "--prefix", prefix).catch((e) => e);
+        const shown = JSON.stringify(prefix.length > 200 ? `${prefix.slice(0, 200)}…` : prefix);
+        expect([error instanceof UsageError, error.message]).toEqual([true, expect.stringContaining(`${command.name}: Invalid --prefix ${shown}: ${reason}`)]);
+      }
+    }
+    expect(requests).toEqual([]);
+    expect((await cli(syncCommandWith(open), "all", "site:5000", "--prefix", "site/mirror-2/")).code).toBe(0);
+    expect(requests[0]!.prefix).toBe("site/mirror-2");
   });
 });
 

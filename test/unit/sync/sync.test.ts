@@ -452,6 +452,11 @@ describe("plan and resume", () => {
     const summary = await syncImages(source(new MemoryHome("memory:empty"), []), destination(new MemoryHome()), { onEvent: events.listener });
     expect(events.of("warning")).toEqual([{ type: "warning", message: "memory:empty names no images; nothing to copy" }]);
     expect(summary.images.total).toBe(0);
+    // The warning names the location as the source string gave it, path and all.
+    const named = new Events();
+    const endpoint = { ...source(new MemoryHome("docker://site:5000"), []), description: "docker://site:5000/acme/app-9" };
+    await syncImages(endpoint, destination(new MemoryHome()), { onEvent: named.listener });
+    expect(named.of("warning")).toEqual([{ type: "warning", message: "docker://site:5000/acme/app-9 names no images; nothing to copy" }]);
   });
 
   test("the caller's abort before the start cancels everything", async () => {

@@ -14,6 +14,9 @@ import { dockerArchiveBytes } from "../../helpers/docker-archive.ts";
 import { pushTree } from "../../helpers/home-contract.ts";
 import { generateArtifact, generateImage, generateRelease, type GeneratedManifest, writeOciLayout } from "../../helpers/images.ts";
 import { writeRegistryDir } from "../../helpers/registry-dir.ts";
+import { miniRegistry } from "../client/mini-registry.ts";
+
+const fast = { retry: { baseDelayMs: 1 }, certDirs: [], env: {} };
 
 let root: string;
 let release: GeneratedManifest[];
@@ -158,6 +161,22 @@ describe("sources", () => {
     expect(show(await hub.list())).toEqual(["library/nginx 1.25 -> docker.io/library/nginx:1.25"]);
   });
 
+  test("a registry with a path: that repository and those under it, not siblings that start alike", async () => {
+    using registry = miniRegistry();
+    const manifest = { bytes: new Uint8Array(), type: "", digest: "" };
+    for (const repository of ["acme/app-0", "acme/app-0/debug", "acme/app-00", "acme/app-1", "other"]) registry.manifests.set(`${repository}:1.0`, manifest);
+    const host = registry.host;
+    const expected = ["acme/app-0", "acme/app-0/debug"].map((r) => `${r} 1.0 -> ${host}/${r}:1.0`);
+    for (const text of [`${host}/acme/app-0`, `docker://${host}/acme/app-0/`]) {
+      const s = await src(text, { registry: fast });
+      expect(s.description).toBe(`docker://${host}/acme/app-0`);
+      expect(show(await s.list())).toEqual(expected);
+    }
+    expect(show(await (await src(`${host}/acme`, { registry: fast })).list())).toHaveLength(4);
+    const none = await src(`${host}/acme/app-9`, { registry: fast });
+    expect([none.description, await none.list()]).toEqual([`docker://${host}/acme/app-9`, []]);
+  });
+
   test("mistakes: missing paths, wrong kinds of thing", async () => {
     expect((await errorOf(src(`oci:${fresh()}`))).message).toMatch(/no such directory/);
     expect((await errorOf(src(`oci-archive:${fresh()}`))).message).toMatch(/no such file/);
@@ -178,9 +197,10 @@ describe("destinations", () => {
 
   test.each<[string, Record<string, unknown>, { repository: string; tag?: string }]>([
     ["docker://site.local:5000", {}, { repository: "library/nginx", tag: "1.25" }],
-    ["docker://site.local:5000", { prefix: "P" }, { repository: "P/library/nginx", tag: "1.25" }],
+    ["docker://site.local:5000", { prefix: "p" }, { repository: "p/library/nginx", tag: "1.25" }],
+    ["docker://site.local:5000", { prefix: "p/q/" }, { repository: "p/q/library/nginx", tag: "1.25" }],
     ["docker://site.local:5000/mirror/", {}, { repository: "mirror/library/nginx", tag: "1.25" }],
-    ["docker://site.local:5000/mirror", { prefix: "P" }, { repository: "mirror/P/library/nginx", tag: "1.25" }],
+    ["docker://site.local:5000/mirror", { prefix: "p" }, { repository: "mirror/p/library/nginx", tag: "1.25" }],
     ["site:5000", {}, { repository: "library/nginx", tag: "1.25" }],
     ["localhost:5000/mirror", {}, { repository: "mirror/library/nginx", tag: "1.25" }],
     ["docker://site.local:5000/web/front:7", {}, { repository: "web/front", tag: "7" }],
@@ -206,8 +226,17 @@ describe("destinations", () => {
     expect((await errorOf(dst(`docker-archive:${fresh()}`))).message).toMatch(/docker-archive: is read-only/);
     expect((await errorOf(dst(`registry-dir:${fresh()}`))).message).toMatch(/registry-dir: is read-only/);
     const dir = fresh();
-    expect((await errorOf(dst(`oci:${dir}`, { prefix: "P" }))).message).toBe(`--prefix applies to a registry or store destination, not to "oci:${dir}"`);
-    expect((await errorOf(dst("docker://site.local/app:1", { prefix: "P" }))).kind).toBe("invalid-spec");
+    expect((await errorOf(dst(`oci:${dir}`, { prefix: "p" }))).message).toBe(`--prefix applies to a registry or store destination, not to "oci:${dir}"`);
+    expect((await errorOf(dst("docker://site.local/app:1", { prefix: "p" }))).kind).toBe("invalid-spec");
+  });
+
+  test("an invalid --prefix is refused before the destination is opened (no store is created)", async () => {
+    for (const prefix of ["A", "..", "/mirror", "a//b", "a_", ""]) {
+      const dir = fresh("prefixed-store");
+      const error = await errorOf(dst(`store:${dir}`, { prefix }));
+      expect([error.kind, error.message]).toEqual(["invalid-spec", expect.stringMatching(new RegExp(`^Invalid --prefix ${JSON.stringify(prefix).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: `))]);
+      expect(await Bun.file(join(dir, "metadata.db")).exists()).toBe(false);
+    }
   });
 });
 

@@ -4,10 +4,8 @@ import { bundleCommand } from "./bundle.ts";
 import { type Command, type CommandContext, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
 import { parseGrace } from "./gc.ts";
-import { openExistingStore } from "./open-store.ts";
+import { openStoreFromFlags, STORE_FLAGS, STORE_FLAGS_HELP } from "./open-store.ts";
 import { count, formatBytes } from "./sync-format.ts";
-
-const DEFAULT_ROOT = "./stevedore-data";
 
 export const fsckCommand: Command = {
   name: "fsck",
@@ -15,7 +13,8 @@ export const fsckCommand: Command = {
   help: `Usage: stevedore fsck [--root DIR] [--repair] [OPTIONS]
        stevedore fsck BUNDLE [--json]
 
-Check the store under --root: every blob is read and hashed again, every
+Check the store under --root (or the shared store --metadata and --blobs
+name): every blob is read and hashed again, every
 manifest's bytes are hashed and parsed and what it references must be in
 its repository, every tag must resolve, the blob files and the metadata
 must agree, and upload sessions must be alive. Each problem is printed on
@@ -31,7 +30,7 @@ corrupt, it is reported.
 Given a BUNDLE (a tar or a directory), fsck runs "stevedore bundle verify".
 
 Options:
-  --root DIR           the store directory (default ${DEFAULT_ROOT})
+${STORE_FLAGS_HELP}
   --repair             fix what is safe to fix
   --grace DUR          files without a row younger than this are pushes in flight (default 1h)
   --upload-ttl DUR     upload sessions idle this long are abandoned (default 24h)
@@ -43,7 +42,7 @@ Exit code: 0 when the store is sound (or every problem was repaired),
 1 when problems remain, 2 on bad usage, 130 when interrupted.`,
   async run(ctx) {
     const flags = parseFlags(ctx, this, {
-      root: { type: "string" },
+      ...STORE_FLAGS,
       repair: { type: "boolean" },
       grace: { type: "string", default: "1h" },
       "upload-ttl": { type: "string", default: "24h" },
@@ -54,7 +53,9 @@ Exit code: 0 when the store is sound (or every problem was repaired),
     const v = flags.values;
     if (flags.positionals.length > 0) {
       if (flags.positionals.length > 1) throw new UsageError("fsck: expected at most one BUNDLE", "fsck");
-      if (v.root !== undefined || v.repair) throw new UsageError("fsck: a BUNDLE is checked as it is: --root and --repair are for stores", "fsck");
+      if (v.root !== undefined || v.metadata !== undefined || v.blobs !== undefined || v.repair) {
+        throw new UsageError("fsck: a BUNDLE is checked as it is: --root, --metadata, --blobs and --repair are for stores", "fsck");
+      }
       const argv = ["verify", flags.positionals[0]!, ...(v.json ? ["--json"] : []), ...(v.parallel ? ["--parallel", v.parallel] : [])];
       return bundleCommand.run({ ...ctx, argv });
     }
@@ -66,7 +67,7 @@ Exit code: 0 when the store is sound (or every problem was repaired),
       throw new UsageError(`fsck: --parallel must be a whole number from 1 to 64, not ${JSON.stringify(v.parallel)}`, "fsck");
     }
 
-    const store = await openExistingStore(v.root ?? DEFAULT_ROOT, "fsck");
+    const store = await openStoreFromFlags(v, ctx.env, "fsck");
     const progress = progressLine(ctx);
     let report: FsckReport;
     try {

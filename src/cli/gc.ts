@@ -6,20 +6,19 @@ import { type GcOptions, GcError, type GcProgress, type GcReport, type Retention
 import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
 import { readKeepSources } from "./gc-keep.ts";
-import { openExistingStore } from "./open-store.ts";
+import { openStoreFromFlags, STORE_FLAGS, STORE_FLAGS_HELP } from "./open-store.ts";
 import { count, formatBytes } from "./sync-format.ts";
-
-const DEFAULT_ROOT = "./stevedore-data";
 
 export const gcCommand: Command = {
   name: "gc",
   summary: "Remove images no release needs from a store, and sweep unused blobs",
   help: `Usage: stevedore gc [--root DIR] [--keep FILE|BUNDLE]... [OPTIONS]
 
-Remove what no release needs from the store under --root. Safe while
-"stevedore serve" runs on the same store and clients push: nothing pushed,
-tagged or linked within the grace window goes, and every delete re-checks
-under lock that nothing came to need it since.
+Remove what no release needs from the store under --root (or the shared
+store --metadata and --blobs name). Safe while "stevedore serve" runs on
+the same store and clients push: nothing pushed, tagged or linked within
+the grace window goes, and every delete re-checks under lock that nothing
+came to need it since.
 
 With --keep, every tag the keep lists do not name is removed, then every
 manifest only removed tags reached (an index's children, and artifacts
@@ -37,7 +36,7 @@ blobs no manifest references, and with --delete-untagged manifests no tag
 reaches (pushed by digest only).
 
 Options:
-  --root DIR           the store directory (default ${DEFAULT_ROOT})
+${STORE_FLAGS_HELP}
   --keep PATH          image list or bundle whose images stay (repeatable)
   --prefix P           the images were synced under this repository prefix
   --delete-untagged    also remove manifests no tag reaches
@@ -54,7 +53,7 @@ Options:
 Exit code: 0 when done, 1 on errors, 2 on bad usage, 130 when interrupted.`,
   async run(ctx) {
     const flags = parseFlags(ctx, this, {
-      root: { type: "string", default: DEFAULT_ROOT },
+      ...STORE_FLAGS,
       keep: { type: "string", multiple: true },
       prefix: { type: "string" },
       "delete-untagged": { type: "boolean" },
@@ -76,7 +75,7 @@ Exit code: 0 when done, 1 on errors, 2 on bad usage, 130 when interrupted.`,
     const sources = v.keep ? await readKeepSources(v.keep, v.prefix) : undefined;
     for (const warning of sources?.warnings ?? []) ctx.stderr.write(`stevedore: warning: ${warning}\n`);
 
-    const store = await openExistingStore(v.root, "gc");
+    const store = await openStoreFromFlags(v, ctx.env, "gc");
     const progress = progressLine(ctx);
     let report: GcReport;
     try {

@@ -1,7 +1,56 @@
-/** Open an existing store directory for a maintenance command (gc, fsck): never create one by mistake. */
+/**
+ * Open an existing store for a maintenance command (gc, fsck): a root
+ * directory (never created by mistake: it must hold a store already), or
+ * the metadata database and blobs a shared store keeps elsewhere, named
+ * as `serve` names them.
+ */
 import { stat } from "node:fs/promises";
-import { databasePath, Store } from "../store/index.ts";
-import { CommandError } from "./command.ts";
+import { databasePath, resolveStoreLocation, S3LocationError, Store, StoreLocationError } from "../store/index.ts";
+import { CommandError, UsageError } from "./command.ts";
+
+/** The flags every maintenance command takes to find its store. */
+export const STORE_FLAGS = {
+  root: { type: "string" },
+  metadata: { type: "string" },
+  blobs: { type: "string" },
+  "s3-endpoint": { type: "string" },
+  "s3-region": { type: "string" },
+} as const;
+
+export const STORE_FLAGS_HELP = `  --root DIR           the store directory (default ./stevedore-data)
+  --metadata URL       a shared store's database: sqlite://FILE or postgres://… (as serve)
+  --blobs LOCATION     a shared store's blobs: a directory or s3://bucket/prefix (as serve)
+  --s3-endpoint URL    the object store (default: AWS_ENDPOINT_URL)
+  --s3-region REGION   its region (default: AWS_REGION, else us-east-1)`;
+
+const DEFAULT_ROOT = "./stevedore-data";
+
+export interface StoreFlags {
+  root?: string | undefined;
+  metadata?: string | undefined;
+  blobs?: string | undefined;
+  "s3-endpoint"?: string | undefined;
+  "s3-region"?: string | undefined;
+}
+
+export async function openStoreFromFlags(v: StoreFlags, env: Record<string, string | undefined>, command: string): Promise<Store> {
+  if (v.metadata === undefined && v.blobs === undefined) return openExistingStore(v.root ?? DEFAULT_ROOT, command);
+  let resolved;
+  try {
+    resolved = resolveStoreLocation({
+      ...(v.metadata && v.blobs ? {} : { root: v.root ?? DEFAULT_ROOT }),
+      ...(v.metadata ? { metadata: v.metadata } : {}),
+      ...(v.blobs ? { blobs: v.blobs } : {}),
+      s3: { env, ...(v["s3-endpoint"] ? { endpoint: v["s3-endpoint"] } : {}), ...(v["s3-region"] ? { region: v["s3-region"] } : {}) },
+    });
+  } catch (error) {
+    if (error instanceof StoreLocationError || error instanceof S3LocationError) throw new UsageError(`${command}: ${error.message}`, command);
+    throw error;
+  }
+  return Store.open(resolved.options).catch((error: Error) => {
+    throw new CommandError(`${command}: cannot open the store (metadata ${resolved.metadata}, blobs ${resolved.blobs}): ${error.message}`);
+  });
+}
 
 export async function openExistingStore(root: string, command: string): Promise<Store> {
   try {

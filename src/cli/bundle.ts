@@ -124,6 +124,7 @@ failed (nothing is written then), 2 for bad usage, 130 when interrupted.`,
     });
     const parallel = parseParallel(v.parallel, this.name);
     const { file: _f, output, platform: _p, parallel: _n, since, referrers, "force-pull": forcePull, json, ...registryFlags } = v;
+    const registry = await registryOptions(registryFlags, ctx);
     const reporter = new SyncReporter(ctx, { mode: json ? "json" : "text", verb: "pull" });
     let summary: BundleSummary;
     try {
@@ -136,7 +137,7 @@ failed (nothing is written then), 2 for bad usage, 130 when interrupted.`,
         ...(since ? { since } : {}),
         referrers: referrers ?? false,
         forcePull: forcePull ?? false,
-        registry: registryOptions(registryFlags, ctx),
+        registry,
         signal: ctx.signal,
         onEvent: reporter.listener,
       });

@@ -25,7 +25,7 @@ ${REGISTRY_FLAGS_HELP}`,
     if (flags.positionals.length !== 1) throw new UsageError("digest: expected one IMAGE");
     const image = parseImageArgument(flags.positionals[0]!);
     const platform = parsePlatformFlag(flags.values.platform);
-    const client = RegistryClient.open(image.registry, registryOptions(flags.values, ctx));
+    const client = RegistryClient.open(image.registry, await registryOptions(flags.values, ctx));
     try {
       const descriptor = await client.headManifest(image.repository, image.reference);
       if (!descriptor) throw new CommandError(`${image.name}: manifest unknown to registry`);

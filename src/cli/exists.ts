@@ -33,7 +33,7 @@ ${REGISTRY_FLAGS_HELP}`,
     const image = parseImageArgument(flags.positionals[0]!);
     let client: RegistryClient | undefined;
     try {
-      client = RegistryClient.open(image.registry, registryOptions(flags.values, ctx));
+      client = RegistryClient.open(image.registry, await registryOptions(flags.values, ctx));
       const descriptor = await client.headManifest(image.repository, image.reference);
       return descriptor ? EXIT.ok : EXIT.failure;
     } catch (error) {

@@ -91,7 +91,7 @@ interface Source {
 }
 
 /** The one image a transport string names; a source with several must be narrowed by REF. */
-async function openSource(text: string, registry: () => RegistryClientOptions): Promise<Source> {
+async function openSource(text: string, registry: () => Promise<RegistryClientOptions>): Promise<Source> {
   // `docker://name` without a tag means :latest here, as skopeo reads it (a copy would take every tag).
   let spec = text;
   if (text.startsWith("docker://")) {
@@ -100,7 +100,7 @@ async function openSource(text: string, registry: () => RegistryClientOptions): 
   }
   let source;
   try {
-    source = await openTransport(spec, { registry: registry() });
+    source = await openTransport(spec, { registry: await registry() });
   } catch (error) {
     if (error instanceof TransportError) throw error.kind === "invalid-spec" ? new UsageError(`export: ${error.message}`) : new CommandError(error.message);
     throw error;

@@ -32,7 +32,7 @@ ${REGISTRY_FLAGS_HELP}`,
     if (flags.values.raw && flags.values.config) throw new UsageError("inspect: --raw and --config exclude each other");
     const image = parseImageArgument(flags.positionals[0]!);
     const platform = parsePlatformFlag(flags.values.platform);
-    const client = RegistryClient.open(image.registry, registryOptions(flags.values, ctx));
+    const client = RegistryClient.open(image.registry, await registryOptions(flags.values, ctx));
     try {
       let content = await fetchManifest(client, image, image.reference);
       let parsed = parseFetched(content);

@@ -1,11 +1,11 @@
 import { dockerConfigPath, RegistryClient, registryEndpoint, storeCredentials } from "../client/index.ts";
 import { OciError } from "../oci/index.ts";
-import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
+import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseRegistryArgument } from "./image-argument.ts";
-import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
+import { readPasswordStdin, REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
 
 // The password checked is the one given here, so the credential flags do not apply.
-const { creds: _creds, authfile: _authfile, ...TLS_FLAGS } = REGISTRY_FLAGS;
+const { creds: _creds, authfile: _authfile, username: _username, "password-stdin": _passwordStdin, ...TLS_FLAGS } = REGISTRY_FLAGS;
 
 export const loginCommand: Command = {
   name: "login",
@@ -25,7 +25,7 @@ Options:
   --authfile FILE      store in FILE instead of docker's config.json
   -h, --help
 
-${REGISTRY_FLAGS_HELP.split("\n").filter((l) => !/--creds|--authfile|default: docker config/.test(l)).join("\n")}`,
+${REGISTRY_FLAGS_HELP.split("\n").filter((l) => !/--creds|--authfile|--username|--password-stdin|default: docker config/.test(l)).join("\n")}`,
   async run(ctx) {
     const flags = parseFlags(ctx, this, {
       ...TLS_FLAGS,
@@ -42,12 +42,12 @@ ${REGISTRY_FLAGS_HELP.split("\n").filter((l) => !/--creds|--authfile|default: do
     if (flags.values.password !== undefined && flags.values["password-stdin"]) throw new UsageError("login: --password and --password-stdin exclude each other");
     let password = flags.values.password;
     if (password !== undefined) ctx.stderr.write("WARNING! Using --password on the command line is insecure. Use --password-stdin.\n");
-    else if (flags.values["password-stdin"]) password = await readPassword(ctx);
+    else if (flags.values["password-stdin"]) password = await readPasswordStdin(ctx);
     else throw new UsageError("login: give the password with --password-stdin (or -p)");
     if (!password) throw new UsageError("login: the password is empty");
 
-    const { authfile, ...tls } = flags.values;
-    const options = registryOptions(tls, ctx);
+    const { authfile, username: _u, password: _p, "password-stdin": _ps, ...tls } = flags.values;
+    const options = await registryOptions(tls, ctx);
     const client = RegistryClient.open(address, { ...options, credentials: { username, password } });
     try {
       await client.checkAccess();
@@ -65,8 +65,3 @@ ${REGISTRY_FLAGS_HELP.split("\n").filter((l) => !/--creds|--authfile|default: do
     return EXIT.ok;
   },
 };
-
-async function readPassword(ctx: CommandContext): Promise<string> {
-  const text = await new Response(ctx.stdin ?? Bun.stdin.stream()).text();
-  return text.replace(/\r?\n$/, "");
-}

@@ -21,7 +21,7 @@ ${REGISTRY_FLAGS_HELP}`,
     if (!flags) return EXIT.ok;
     if (flags.positionals.length !== 1) throw new UsageError("ls: expected one REGISTRY");
     const { address } = parseRegistryArgument(flags.positionals[0]!);
-    const client = RegistryClient.open(address, registryOptions(flags.values, ctx));
+    const client = RegistryClient.open(address, await registryOptions(flags.values, ctx));
     try {
       const names = (await client.repositories()).sort();
       ctx.stdout.write(flags.values.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join(""));

@@ -14,8 +14,10 @@ export interface EndpointRequest {
   prefix?: string;
   /** `--scan`: every image into the one repository DEST names (scan-naming.ts). */
   scan?: { tagPrefix?: string };
-  /** From the registry flags (`--creds`, `--insecure`, ...); env and signal included. */
-  registry: RegistryClientOptions;
+  /** From the registry flags (`--creds`, `--src-creds`, `--insecure`, ...); env and signal included. */
+  sourceRegistry: RegistryClientOptions;
+  /** The same for DEST (`--dest-creds` in place of the shared credentials). */
+  destinationRegistry: RegistryClientOptions;
 }
 
 export interface Endpoints {
@@ -29,10 +31,10 @@ export type OpenEndpoints = (request: EndpointRequest) => Promise<Endpoints>;
 
 /** Through the transport parser; the source is closed again when the destination cannot be opened. */
 export const openEndpoints: OpenEndpoints = async (request) => {
-  const source = await openSource(request.source, { registry: request.registry });
+  const source = await openSource(request.source, { registry: request.sourceRegistry });
   try {
     const destination = await openDestination(request.destination, {
-      registry: request.registry,
+      registry: request.destinationRegistry,
       ...(request.prefix !== undefined ? { prefix: request.prefix } : {}),
       ...(request.scan ? { scan: request.scan } : {}),
     });

@@ -4,7 +4,7 @@ import { DEFAULT_PARALLEL, planSync, syncImages, viewPlan } from "../sync/index.
 import type { SourceEndpoint } from "../transports/endpoint.ts";
 import { checkPathPrefix, TransportError } from "../transports/index.ts";
 import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
-import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
+import { COPY_CREDENTIAL_FLAGS, COPY_CREDENTIAL_FLAGS_HELP, copyRegistryOptions, REGISTRY_FLAGS, REGISTRY_FLAGS_HELP } from "./registry-flags.ts";
 import { closeEndpoints, type OpenEndpoints, openEndpoints } from "./sync-endpoints.ts";
 import { formatPlan } from "./sync-format.ts";
 import { SyncReporter } from "./sync-progress.ts";
@@ -20,6 +20,7 @@ export const COPY_FLAGS = {
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
   ...REGISTRY_FLAGS,
+  ...COPY_CREDENTIAL_FLAGS,
 } as const;
 
 export const COPY_OPTIONS_HELP = `Options:
@@ -43,7 +44,8 @@ export const COPY_OPTIONS_HELP = `Options:
   -h, --help
 
 ${REGISTRY_FLAGS_HELP}
-  The registry flags apply to SOURCE and DEST alike.
+${COPY_CREDENTIAL_FLAGS_HELP}
+  The other registry flags apply to SOURCE and DEST alike.
 
 Only what DEST lacks moves: an image whose manifest DEST has is skipped (only
 its tag is written), a blob DEST has is not sent, a blob in another repository
@@ -126,12 +128,14 @@ export async function copy(ctx: CommandContext, open: OpenEndpoints, request: Co
   const platforms = parsePlatforms(command, flags.platform ?? []);
   const { parallel: _p, platform: _pl, prefix: prefixText, referrers, force, "keep-going": keepGoing, "dry-run": dryRun, json, ...registry } = flags;
   const prefix = prefixText === undefined ? undefined : parsePrefix(command, prefixText);
+  const registries = await copyRegistryOptions(registry, ctx);
   const endpoints = await open({
     source: request.source,
     destination: request.destination,
     ...(request.scan ? { scan: request.scan } : {}),
     ...(prefix !== undefined ? { prefix } : {}),
-    registry: registryOptions(registry, ctx),
+    sourceRegistry: registries.source,
+    destinationRegistry: registries.destination,
   });
   try {
     const source = request.single ? exactlyOne(endpoints.source, request.source) : endpoints.source;

@@ -22,7 +22,7 @@ ${REGISTRY_FLAGS_HELP}`,
     if (flags.positionals.length !== 1) throw new UsageError("tags: expected one REPOSITORY");
     const repo = parseImageArgument(flags.positionals[0]!, { defaultTag: false });
     if (repo.name.tag || repo.name.digest) throw new UsageError(`tags: expected a repository without tag or digest, got ${JSON.stringify(flags.positionals[0])}`);
-    const client = RegistryClient.open(repo.registry, registryOptions(flags.values, ctx));
+    const client = RegistryClient.open(repo.registry, await registryOptions(flags.values, ctx));
     try {
       const tags = (await client.tags(repo.repository)).sort();
       ctx.stdout.write(flags.values.json ? `${JSON.stringify(tags)}\n` : tags.map((t) => `${t}\n`).join(""));

@@ -50,9 +50,9 @@ test("every registry command has help that lists the shared flags", async () => 
   expect((await cli("logout", "--help")).stdout).toContain("--authfile");
 });
 
-test("registry flags become client options", () => {
-  const ctx = { env: { HOME: "/h" }, signal: new AbortController().signal };
-  expect(registryOptions({ creds: "u:p:w", insecure: true, "ca-cert": "ca.pem", cert: "c", key: "k", "certs-dir": ["/d"], authfile: "/a.json" }, ctx)).toEqual({
+test("registry flags become client options", async () => {
+  const ctx = { env: { HOME: "/h" }, signal: new AbortController().signal, stdin: new Blob(["pw\n"]).stream() };
+  expect(await registryOptions({ creds: "u:p:w", insecure: true, "ca-cert": "ca.pem", cert: "c", key: "k", "certs-dir": ["/d"], authfile: "/a.json" }, ctx)).toEqual({
     credentials: { username: "u", password: "p:w" },
     authFile: "/a.json",
     insecure: true,
@@ -63,8 +63,9 @@ test("registry flags become client options", () => {
     env: ctx.env,
     signal: ctx.signal,
   });
-  expect(registryOptions({}, ctx)).toEqual({ env: ctx.env, signal: ctx.signal });
-  expect(() => registryOptions({ key: "k" }, ctx)).toThrow(UsageError);
+  expect(await registryOptions({}, ctx)).toEqual({ env: ctx.env, signal: ctx.signal });
+  expect(await registryOptions({ username: "u", "password-stdin": true }, ctx)).toEqual({ credentials: { username: "u", password: "pw" }, env: ctx.env, signal: ctx.signal });
+  await expect(registryOptions({ key: "k" }, ctx)).rejects.toThrow(UsageError);
 });
 
 test("image and registry arguments", () => {

@@ -3,7 +3,8 @@
  * purpose (tens of ms), and clients send credentials on every request, so
  * a verified Authorization value is remembered for a short while; the
  * cache holds a hash of it, never the password. Concurrent requests with
- * the same credentials share one verification.
+ * the same credentials share one verification. A user name that does not
+ * exist costs a bcrypt like a wrong password, so timing tells nothing.
  */
 import { OciError } from "../oci/index.ts";
 
@@ -57,12 +58,26 @@ export class BasicAuthenticator {
     if (colon < 0) return undefined;
     const user = decoded.slice(0, colon);
     const hash = this.#users.get(user);
-    if (!hash) return undefined;
+    // An unknown user costs a bcrypt too, at the users' cost: the time of
+    // an answer must not tell which user names exist.
+    const against = hash ?? (await this.#decoy());
     try {
-      return (await Bun.password.verify(decoded.slice(colon + 1), hash, "bcrypt")) ? user : undefined;
+      const matches = await Bun.password.verify(decoded.slice(colon + 1), against, "bcrypt");
+      return matches && hash !== undefined ? user : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  #decoyHash?: Promise<string>;
+  /** A bcrypt hash of a random password, at the cost of the first user's hash. */
+  #decoy(): Promise<string> {
+    this.#decoyHash ??= (async () => {
+      const first = this.#users.values().next().value;
+      const cost = Number(/^\$2[aby]\$(\d\d)\$/.exec(first ?? "")?.[1] ?? 10);
+      return Bun.password.hash(crypto.randomUUID(), { algorithm: "bcrypt", cost: Math.min(Math.max(cost, 4), 31) });
+    })();
+    return this.#decoyHash;
   }
 
   /** Throws OciError UNAUTHORIZED unless the request carries valid credentials. */

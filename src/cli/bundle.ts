@@ -16,7 +16,7 @@ import {
   parseImageList,
   verifyBundle,
 } from "../bundle/index.ts";
-import { parsePlatform, PlatformError } from "../oci/index.ts";
+import { parsePlatform, PlatformError, systemErrorReason } from "../oci/index.ts";
 import { DEFAULT_PARALLEL } from "../sync/index.ts";
 import { TransportError } from "../transports/index.ts";
 import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
@@ -169,8 +169,7 @@ async function fromFiles(files: string[], command: string): Promise<ImageRequest
     try {
       text = await Bun.file(file).text();
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new UsageError(`bundle create: cannot read ${JSON.stringify(file)}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`, command);
+      throw new UsageError(`bundle create: cannot read ${JSON.stringify(file)}: ${systemErrorReason(error)}`, command);
     }
     try {
       out.push(...parseImageList(text, file));

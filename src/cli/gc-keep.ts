@@ -13,7 +13,7 @@
  */
 import { open, readFile, stat } from "node:fs/promises";
 import { BundleError, ImageListError, openBundleFiles, parseImageList, parseIndex, readIndexBytes } from "../bundle/index.ts";
-import { Annotation, type Descriptor } from "../oci/index.ts";
+import { Annotation, type Descriptor, systemErrorReason } from "../oci/index.ts";
 import { parseNormalizedReference, type Reference, ReferenceError } from "../reference/index.ts";
 import type { KeepEntry } from "../store/index.ts";
 import { joinPath } from "../transports/index.ts";
@@ -95,7 +95,7 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (error) {
-    throw new CommandError(`gc: cannot read keep list ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CommandError(`gc: Cannot read keep list ${JSON.stringify(path)}: ${systemErrorReason(error)}`);
   }
 }
 
@@ -105,7 +105,7 @@ async function isBundle(path: string): Promise<boolean> {
   try {
     info = await stat(path);
   } catch (error) {
-    throw new CommandError(`gc: cannot read keep list ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CommandError(`gc: Cannot read keep list ${JSON.stringify(path)}: ${systemErrorReason(error)}`);
   }
   if (info.isDirectory()) return true;
   const file = await open(path, "r");

@@ -5,6 +5,7 @@
  * as `serve` names them.
  */
 import { stat } from "node:fs/promises";
+import { systemErrorReason } from "../oci/index.ts";
 import { databasePath, resolveStoreLocation, S3LocationError, Store, StoreLocationError } from "../store/index.ts";
 import { CommandError, UsageError } from "./command.ts";
 
@@ -48,7 +49,7 @@ export async function openStoreFromFlags(v: StoreFlags, env: Record<string, stri
     throw error;
   }
   return Store.open(resolved.options).catch((error: Error) => {
-    throw new CommandError(`${command}: cannot open the store (metadata ${resolved.metadata}, blobs ${resolved.blobs}): ${error.message}`);
+    throw new CommandError(`${command}: cannot open the store (metadata ${resolved.metadata}, blobs ${resolved.blobs}): ${systemErrorReason(error)}`);
   });
 }
 
@@ -59,6 +60,6 @@ export async function openExistingStore(root: string, command: string): Promise<
     throw new CommandError(`${command}: no store at ${JSON.stringify(root)} (it has no ${JSON.stringify(databasePath(root))}); give its directory with --root`);
   }
   return Store.open({ root }).catch((error: Error) => {
-    throw new CommandError(`${command}: cannot open the store at ${JSON.stringify(root)}: ${error.message}`);
+    throw new CommandError(`${command}: cannot open the store at ${JSON.stringify(root)}: ${systemErrorReason(error)}`);
   });
 }

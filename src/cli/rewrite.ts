@@ -8,6 +8,7 @@ import {
   siteRegistry,
   writeFileAtomic,
 } from "../rewrite/index.ts";
+import { systemErrorReason } from "../oci/index.ts";
 import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 
 export const rewriteCommand: Command = {
@@ -116,7 +117,7 @@ async function readText(file: string): Promise<string> {
   try {
     bytes = await readFile(file);
   } catch (error) {
-    throw new CommandError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CommandError(`Cannot read ${JSON.stringify(file)}: ${systemErrorReason(error)}`);
   }
   return decode(bytes, file);
 }
@@ -136,7 +137,7 @@ async function asCommandError<T>(work: () => Promise<T>, file?: string): Promise
   } catch (error) {
     if (error instanceof RewriteError) throw new CommandError(error.describe());
     const code = (error as NodeJS.ErrnoException).code;
-    if (file && code) throw new CommandError(`Cannot write ${file}: ${code} (${(error as Error).message})`);
+    if (file && code) throw new CommandError(`Cannot write ${JSON.stringify(file)}: ${systemErrorReason(error)}`);
     throw error;
   }
 }

@@ -3,7 +3,7 @@
  * and an exit code (2 for usage, 1 for failures).
  */
 import { DigestError } from "../digest/index.ts";
-import { OciError } from "../oci/index.ts";
+import { describeSystemError, OciError } from "../oci/index.ts";
 import { ReferenceError } from "../reference/index.ts";
 import { VERSION } from "../version.ts";
 import { type CommandContext, CommandError, EXIT, UsageError } from "./command.ts";
@@ -65,8 +65,8 @@ function report(ctx: CommandContext, error: unknown): number {
     ctx.stderr.write("stevedore: interrupted\n");
     return 130;
   }
-  const message = error instanceof Error ? error.message : String(error);
-  ctx.stderr.write(`stevedore: ${message}\n`);
+  // A system error nothing above caught: the action, the file, the reason in words (not ENOENT).
+  ctx.stderr.write(`stevedore: ${describeSystemError(error)}\n`);
   if (ctx.env.STEVEDORE_DEBUG && error instanceof Error && error.stack) ctx.stderr.write(`${error.stack}\n`);
   return EXIT.failure;
 }

@@ -18,6 +18,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { systemErrorReason } from "../oci/index.ts";
 import { CommandError } from "./command.ts";
 
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
@@ -90,7 +91,7 @@ export async function loadServeConfig(file: string): Promise<ServeConfig> {
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    throw new CommandError(`cannot read config file ${JSON.stringify(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CommandError(`Cannot read config file ${JSON.stringify(file)}: ${systemErrorReason(error)}`);
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });

@@ -10,6 +10,7 @@ import {
   parseHtpasswd,
   type RunningServer,
 } from "../registry/index.ts";
+import { systemErrorReason } from "../oci/index.ts";
 import { PullRecorder, resolveStoreLocation, S3LocationError, Store, StoreLocationError } from "../store/index.ts";
 import { VERSION } from "../version.ts";
 import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
@@ -162,7 +163,7 @@ Options:
       stopGc?.();
       await pulls.close();
       await store.close();
-      throw new CommandError(`cannot listen on ${v.addr}: ${(error as Error).message}`);
+      throw new CommandError(`Cannot listen on ${v.addr}: ${systemErrorReason(error)}`);
     }
     if (admin && adminAddr) {
       try {
@@ -173,7 +174,7 @@ Options:
         stopGc?.();
         await pulls.close();
         await store.close();
-        throw new CommandError(`cannot listen on ${v["admin-addr"]}: ${(error as Error).message}`);
+        throw new CommandError(`Cannot listen on ${v["admin-addr"]}: ${systemErrorReason(error)}`);
       }
     }
     const sweep = async () => {
@@ -246,7 +247,7 @@ async function mustRead(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, "utf8");
   } catch (error) {
-    throw new CommandError(`cannot read ${what} ${JSON.stringify(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CommandError(`Cannot read ${what} ${JSON.stringify(file)}: ${systemErrorReason(error)}`);
   }
 }
 

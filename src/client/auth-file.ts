@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { systemErrorReason } from "../oci/index.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
 import { helperErase, helperGet, helperStore } from "./credential-helper.ts";
 import { type Credentials, CredentialsError } from "./credentials.ts";
@@ -57,7 +58,7 @@ function readAuthFile(path: string): AuthFile | undefined {
     const text = readFileSync(path, "utf8");
     json = text.trim() === "" ? {} : JSON.parse(text);
   } catch (error) {
-    throw new CredentialsError(`Cannot read credentials file ${path}: ${(error as Error).message}`);
+    throw new CredentialsError(`Cannot read credentials file ${JSON.stringify(path)}: ${systemErrorReason(error)}`);
   }
   const parsed = authFileSchema.safeParse(json);
   if (!parsed.success) throw new CredentialsError(`Credentials file ${path} is not a docker config or containers auth file`);

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
+import { systemErrorReason } from "../oci/index.ts";
 import type { RegistryEndpoint } from "./endpoint.ts";
 
 export const DEFAULT_CERT_DIRS: readonly string[] = ["/etc/containers/certs.d", "/etc/docker/certs.d"];
@@ -40,7 +41,7 @@ function readPem(path: string, what: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
-    throw new TlsConfigError(`Cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new TlsConfigError(`Cannot read ${what} ${JSON.stringify(path)}: ${systemErrorReason(error)}`);
   }
 }
 

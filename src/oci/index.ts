@@ -5,3 +5,4 @@ export * from "./home.ts";
 export * from "./manifest.ts";
 export * from "./media-types.ts";
 export * from "./platform.ts";
+export * from "./system-error.ts";

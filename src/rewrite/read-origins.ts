@@ -6,6 +6,7 @@
  * bare tag) say where an image came from.
  */
 import { open, readFile, stat } from "node:fs/promises";
+import { systemErrorReason } from "../oci/index.ts";
 import { OciArchiveReader, OciLayoutHome, TransportError } from "../transports/index.ts";
 import type { LayoutReader } from "../transports/layout/layout-reader.ts";
 import { RewriteError } from "./errors.ts";
@@ -41,7 +42,7 @@ export async function readOrigins(path: string): Promise<Origins> {
   try {
     info = await stat(path);
   } catch (error) {
-    throw new RewriteError(`Cannot read image list ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new RewriteError(`Cannot read image list ${JSON.stringify(path)}: ${systemErrorReason(error)}`);
   }
   try {
     if (info.isDirectory()) return await layoutOrigins(await OciLayoutHome.open(path), path);

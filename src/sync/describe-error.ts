@@ -1,11 +1,12 @@
 /** Turn whatever a home threw into one readable line (no stack, no class names). */
 import { DigestError } from "../digest/index.ts";
+import { describeSystemError } from "../oci/index.ts";
 import { ReferenceError } from "../reference/index.ts";
 
 export function describeError(error: unknown): string {
   if (error instanceof DigestError || error instanceof ReferenceError) return error.describe();
-  if (error instanceof Error) return error.message;
-  return String(error);
+  // A system error (a full disk, a file that went away) in words, naming its file.
+  return describeSystemError(error);
 }
 
 /** A failure of one step of an image (a blob, a manifest), naming the step. */

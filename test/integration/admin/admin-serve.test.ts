@@ -161,7 +161,7 @@ async function cli(args: string[]) {
 test.each<[string, string[], number, RegExp]>([
   ["--admin-addr without a token file", ["--admin-addr", "127.0.0.1:0"], 2, /--admin-addr needs --admin-token-file/],
   ["a token file without --admin-addr", ["--admin-token-file", "x"], 2, /--admin-token-file goes with --admin-addr/],
-  ["a missing token file", ["--admin-addr", "127.0.0.1:0", "--admin-token-file", "/no/such/token"], 1, /cannot read admin token file "\/no\/such\/token": ENOENT/],
+  ["a missing token file", ["--admin-addr", "127.0.0.1:0", "--admin-token-file", "/no/such/token"], 1, /Cannot read admin token file "\/no\/such\/token": no such file/],
   ["a bad admin address", ["--admin-addr", "nowhere", "--admin-token-file", "x"], 2, /invalid --admin-addr "nowhere"/],
 ])("serve refuses to start: %s", async (_, args, code, message) => {
   const root = join(dir, `refused-${code}-${args.length}`);
@@ -221,6 +221,6 @@ test("serve --config refuses to start on a gc keep list it cannot read", async (
   writeFileSync(join(configDir, "serve.yaml"), "gc:\n  interval: 1h\n  keep: [missing.txt]\n");
   const result = await cli(["serve", "--addr", "127.0.0.1:0", "--root", join(configDir, "root"), "--config", join(configDir, "serve.yaml")]);
   expect(result.code).toBe(1);
-  expect(result.stderr).toMatch(/cannot read keep list ".*missing\.txt": ENOENT/);
+  expect(result.stderr).toMatch(/Cannot read keep list ".*missing\.txt": no such file/);
   expect(result.stderr.trim().split("\n")).toHaveLength(1);
 });

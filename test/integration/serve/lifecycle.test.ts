@@ -132,9 +132,9 @@ describe("serve flags", () => {
       [["--tls-cert", "c.pem"], 2, "--tls-cert and --tls-key go together"],
       [["--log-format", "xml"], 2, "--log-format must be text or json"],
       [["--upload-ttl", "soon"], 2, "--upload-ttl: invalid duration"],
-      [["--htpasswd", join(root.path, "missing")], 1, "cannot read htpasswd file"],
+      [["--htpasswd", join(root.path, "missing")], 1, `Cannot read htpasswd file ${JSON.stringify(join(root.path, "missing"))}: no such file`],
       [["--htpasswd", md5], 1, 'user "bob" has no bcrypt hash'],
-      [["--tls-cert", "/nonexistent.crt", "--tls-key", "/nonexistent.key"], 1, "cannot read TLS file"],
+      [["--tls-cert", "/nonexistent.crt", "--tls-key", "/nonexistent.key"], 1, 'Cannot read TLS file "/nonexistent.crt": no such file'],
     ];
     for (const [args, code, message] of cases) {
       const result = await cli(["serve", "--root", join(root.path, "store"), ...args]);
@@ -149,6 +149,6 @@ describe("serve flags", () => {
     using root = tempRoot();
     const result = await cli(["serve", "--addr", serve.host, "--root", root.path]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`cannot listen on ${serve.host}`);
+    expect(result.stderr).toContain(`Cannot listen on ${serve.host}: the address is in use`);
   });
 });

@@ -189,7 +189,7 @@ describe("gc bad input: a clear error, nothing deleted", () => {
     await filledStore(root);
     const before = await listing(root);
     const cases: [string[], number, RegExp][] = [
-      [["--keep", join(dir.path, "absent.txt")], 1, /cannot read keep list ".*absent\.txt": ENOENT/],
+      [["--keep", join(dir.path, "absent.txt")], 1, /Cannot read keep list ".*absent\.txt": no such file/],
       [["--tag-pattern", "v.*"], 2, /--tag-pattern needs --keep-recent or --keep-within/],
       [["--keep-recent", "two"], 2, /--keep-recent must be a whole number, not "two"/],
       [["--keep-recent", "1", "--tag-pattern", "("], 2, /--tag-pattern: Invalid regular expression/],

@@ -128,7 +128,7 @@ test("usage errors", async () => {
   expect((await cli("rewrite", "--registry", "site:5000", "--images", "l.txt", "x.yaml")).code).toBe(2);
   expect((await cli("rewrite", "--registry", "bad host", "x.yaml")).stderr).toContain("Invalid registry");
   const missing = await cli("rewrite", "--registry", "site:5000", join(dir, "missing.yaml"));
-  expect(missing).toEqual({ code: 1, stdout: "", stderr: `stevedore: Cannot read ${join(dir, "missing.yaml")}: ENOENT\n` });
+  expect(missing).toEqual({ code: 1, stdout: "", stderr: `stevedore: Cannot read ${JSON.stringify(join(dir, "missing.yaml"))}: no such file\n` });
 });
 
 test("- reads standard input and writes standard output", async () => {

@@ -89,7 +89,7 @@ test.each<[string, string, RegExp]>([
 });
 
 test("a missing file says so", async () => {
-  await expect(loadServeConfig(join(dir, "nope.yaml"))).rejects.toThrow(/cannot read config file .*nope\.yaml.*ENOENT/);
+  await expect(loadServeConfig(join(dir, "nope.yaml"))).rejects.toThrow(/Cannot read config file ".*nope\.yaml": no such file$/);
 });
 
 test("gc: a grace of 0 and a prefix are accepted", async () => {

@@ -103,7 +103,7 @@ describe("finding credentials", () => {
     );
     expect(await lookupCredentials(site, { env: { DOCKER_CONFIG: dir } })).toBeUndefined();
     writeFileSync(join(dir, "config.json"), "{ not json");
-    expect(lookupCredentials(site, { env: { DOCKER_CONFIG: dir } })).rejects.toThrow(`Cannot read credentials file ${join(dir, "config.json")}`);
+    expect(lookupCredentials(site, { env: { DOCKER_CONFIG: dir } })).rejects.toThrow(`Cannot read credentials file ${JSON.stringify(join(dir, "config.json"))}`);
     writeFileSync(join(dir, "config.json"), JSON.stringify({ credsStore: "missing-helper-xyz" }));
     expect(lookupCredentials(site, { env: { DOCKER_CONFIG: dir, PATH: "/nonexistent" } })).rejects.toThrow("docker-credential-missing-helper-xyz");
   });

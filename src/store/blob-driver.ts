@@ -55,10 +55,13 @@ export interface BlobDriver {
   /** The first `length` staged bytes (all when omitted). */
   readStaged(id: string, length?: number): ReadableStream<Uint8Array>;
   /**
-   * Make the first `length` staged bytes the blob `digest`, atomically,
-   * and remove the staged upload. When the blob exists already (a parallel
-   * push of the same content), the staged copy is simply dropped. Either
-   * way the blob counts as just written (see `touch`).
+   * Make the first `length` staged bytes the blob `digest`, atomically.
+   * When the blob exists already (a parallel push of the same content),
+   * the staged copy is not needed. Either way the blob counts as just
+   * written (see `touch`). A driver may keep the staged upload until the
+   * store drops it with `deleteStaged` (after the metadata commit), so
+   * that a crash in between leaves the upload session whole; it then
+   * refuses further writes to it.
    */
   commitStaged(id: string, digest: Digest, length: number): Promise<void>;
   /** Remove a staged upload; no error when it is already gone. */

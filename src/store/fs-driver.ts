@@ -3,10 +3,10 @@
  * under `<root>/uploads` on the same filesystem, so committing is one
  * rename. See paths.ts for the tree.
  */
-import { mkdir, open, readdir, rename, rm, stat, truncate, utimes } from "node:fs/promises";
+import { link, mkdir, open, readdir, rename, rm, stat, truncate, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { type Digest, isDigest, REGISTERED_ALGORITHMS, algorithmOf } from "../digest/index.ts";
-import type { BlobContent, ByteRange } from "../oci/index.ts";
+import { type BlobContent, type ByteRange, OciError } from "../oci/index.ts";
 import type { BlobDriver, StoredObject } from "./blob-driver.ts";
 import { fsyncDir, isNotFound, mkdirDurable, writeAll } from "./durable.ts";
 import { blobDir, blobPath, blobsDir, isUploadId, uploadPath, uploadsDir } from "./paths.ts";
@@ -103,7 +103,11 @@ export class FilesystemDriver implements BlobDriver {
   async writeStaged(id: string, offset: number, body: ReadableStream<Uint8Array>): Promise<number> {
     const handle = await open(uploadPath(this.root, id), "r+");
     try {
-      const { size } = await handle.stat();
+      const { size, nlink } = await handle.stat();
+      if (nlink > 1) {
+        // Linked into blobs/ already (commitStaged): a write here would change a committed blob.
+        throw new OciError("BLOB_UPLOAD_INVALID", `upload ${id} is complete; finish it with a PUT without a body, or start a new upload`);
+      }
       if (size < offset) throw new Error(`staged upload ${id} has ${size} bytes, cannot write at ${offset}`);
       if (size > offset) await handle.truncate(offset);
       let position = offset;
@@ -144,11 +148,17 @@ export class FilesystemDriver implements BlobDriver {
     return (length === undefined ? file : file.slice(0, length)).stream();
   }
 
+  /**
+   * The staged file is hard-linked into place, not renamed: it stays under
+   * uploads/ until the store has recorded the blob and calls deleteStaged.
+   * A crash between the two leaves a session whose bytes are all there (a
+   * retried PUT finishes it) and a blob file no row names yet (gc's
+   * business), never a session row pointing at nothing.
+   */
   async commitStaged(id: string, digest: Digest, length: number): Promise<void> {
     const staged = uploadPath(this.root, id);
     if (await this.stat(digest)) {
       // Same digest, same bytes: the copy already there wins.
-      await this.deleteStaged(id);
       await this.touch(digest);
       return;
     }
@@ -164,9 +174,18 @@ export class FilesystemDriver implements BlobDriver {
     const now = new Date();
     await utimes(staged, now, now);
     await mkdirDurable(blobDir(this.root, digest));
-    await rename(staged, blobPath(this.root, digest));
+    try {
+      await link(staged, blobPath(this.root, digest));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // A parallel commit of the same bytes got there first.
+      if (code === "EEXIST") return this.touch(digest);
+      // A filesystem without hard links: move the bytes instead.
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EMLINK") throw error;
+      await rename(staged, blobPath(this.root, digest));
+      await fsyncDir(uploadsDir(this.root));
+    }
     await fsyncDir(blobDir(this.root, digest));
-    await fsyncDir(uploadsDir(this.root));
   }
 
   async deleteStaged(id: string): Promise<void> {

@@ -3,7 +3,7 @@
  * (and `sync` into a layout, and `bundle create`) run under strace, and
  * the trace must show, before each success is answered,
  *
- *   fsync(staged file) → rename(staged → blobs/…) → fsync(blob directory)
+ *   fsync(staged file) → link (or rename) staged → blobs/… → fsync(blob directory)
  *   → fsync(metadata.db-wal) → the 201 on the socket
  *
  * and, for files written by sync (a layout, an archive) and bundle create,
@@ -21,7 +21,7 @@ import { PushClient } from "../../helpers/push-client.ts";
 import { startServe } from "../../helpers/stevedore-serve.ts";
 
 const MAIN = resolve(import.meta.dir, "../../../src/main.ts");
-const TRACED = "fsync,fdatasync,rename,renameat,renameat2,sendto,write,writev,sendmsg";
+const TRACED = "fsync,fdatasync,rename,renameat,renameat2,link,linkat,sendto,write,writev,sendmsg";
 
 let work: string;
 beforeAll(() => {
@@ -60,7 +60,8 @@ function parseTrace(text: string): Call[] {
     const [, name, args] = call as unknown as [string, string, string];
     const fdPath = /^\d+<([^>]*)>/.exec(args)?.[1];
     const strings = [...args.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
-    if (name.startsWith("rename")) calls.push({ name: "rename", path: strings[0]!, target: strings[1]! });
+    // A rename, or a hard link (the store links staged bytes into place): either puts a name in place.
+    if (name.startsWith("rename") || name.startsWith("link")) calls.push({ name: "rename", path: strings[0]!, target: strings[1]! });
     else if (name === "fsync" || name === "fdatasync") calls.push({ name: "fsync", path: fdPath ?? "" });
     else if (fdPath?.startsWith("socket:")) calls.push({ name: "send", path: fdPath, data: strings[0] ?? "" });
   }
@@ -120,7 +121,7 @@ describe("the metadata database", () => {
 });
 
 describe("under strace", () => {
-  test("serve: staged bytes are flushed and renamed, the directory and the WAL flushed, before the 201", async () => {
+  test("serve: staged bytes are flushed and put in place, the directory and the WAL flushed, before the 201", async () => {
     const root = join(work, "serve-root");
     const trace = join(work, "serve.trace");
     const serve = await traced(["serve", "--addr", "127.0.0.1:0", "--root", root], trace, { untilListening: true });
@@ -144,7 +145,7 @@ describe("under strace", () => {
       const hex = encodedOf(blob.descriptor.digest);
       const rename = find(calls, at, (c) => c.name === "rename" && c.target!.endsWith(`/blobs/sha256/${hex.slice(0, 2)}/${hex}`));
       if (rename < 0) {
-        problems.push(`${blob.descriptor.digest}: no rename into blobs/`);
+        problems.push(`${blob.descriptor.digest}: not linked or renamed into blobs/`);
         continue;
       }
       const staged = calls[rename]!.path;
@@ -152,7 +153,7 @@ describe("under strace", () => {
       const dirFlush = find(calls, rename, (c) => c.name === "fsync" && c.path.endsWith(`/blobs/sha256/${hex.slice(0, 2)}`));
       const wal = find(calls, Math.max(dirFlush, rename), (c) => c.name === "fsync" && c.path.endsWith("metadata.db-wal"));
       const answer = find(calls, rename, (c) => c.name === "send" && c.data!.startsWith("HTTP/1.1 201"));
-      if (!flushedBefore) problems.push(`${blob.descriptor.digest}: staged file not flushed before its rename`);
+      if (!flushedBefore) problems.push(`${blob.descriptor.digest}: staged file not flushed before it was put in place`);
       if (dirFlush < 0 || dirFlush > answer) problems.push(`${blob.descriptor.digest}: blob directory not flushed before the 201`);
       if (wal < 0 || wal > answer) problems.push(`${blob.descriptor.digest}: metadata WAL not flushed before the 201`);
       at = answer + 1;

@@ -135,6 +135,18 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    statements: (d) => [
+      // The tail objects a staged upload wrote (s3-driver.ts), so they are
+      // removed by name, without listing the bucket.
+      `CREATE TABLE IF NOT EXISTS staged_tails (
+        id ${d.key} NOT NULL,
+        tail_offset BIGINT NOT NULL,
+        PRIMARY KEY (id, tail_offset)
+      )`,
+    ],
+  },
 ];
 
 /**

@@ -29,6 +29,11 @@ export interface MultipartLedger {
   putPart(id: string, partNumber: number, etag: string): Promise<void>;
   /** Parts 1..`upTo`, in order (fewer when some are missing). */
   parts(id: string, upTo: number): Promise<LedgerPart[]>;
+  /** Record that a tail object ending at `offset` was written. */
+  addTail(id: string, offset: number): Promise<void>;
+  /** Offsets of the tail objects written and not yet dropped. */
+  tails(id: string): Promise<number[]>;
+  dropTails(id: string, offsets: number[]): Promise<void>;
   forget(id: string): Promise<void>;
   all(): Promise<StagedMultipart[]>;
 }
@@ -72,8 +77,23 @@ export class SqlMultipartLedger implements MultipartLedger {
     return rows.map((r) => ({ partNumber: Number(r.part_number), etag: r.etag }));
   }
 
+  async addTail(id: string, offset: number): Promise<void> {
+    await this.sql`INSERT INTO staged_tails (id, tail_offset) VALUES (${id}, ${offset}) ON CONFLICT (id, tail_offset) DO NOTHING`;
+  }
+
+  async tails(id: string): Promise<number[]> {
+    const rows: { tail_offset: number | string }[] = await this.sql`SELECT tail_offset FROM staged_tails WHERE id = ${id} ORDER BY tail_offset`;
+    return rows.map((r) => Number(r.tail_offset));
+  }
+
+  async dropTails(id: string, offsets: number[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.sql`DELETE FROM staged_tails WHERE id = ${id} AND tail_offset IN ${this.sql(offsets)}`;
+  }
+
   async forget(id: string): Promise<void> {
     await this.sql.begin(async (tx) => {
+      await tx`DELETE FROM staged_tails WHERE id = ${id}`;
       await tx`DELETE FROM staged_parts WHERE id = ${id}`;
       await tx`DELETE FROM staged_uploads WHERE id = ${id}`;
     });

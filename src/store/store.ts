@@ -171,12 +171,12 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
   }
 
   async repositories(options: ListOptions = {}): Promise<string[]> {
-    return this.metadata.repositories(options.last, options.limit ?? NO_LIMIT);
+    return this.metadata.repositories(listAfter(options.last), options.limit ?? NO_LIMIT);
   }
 
   async tags(repository: string, options: ListOptions = {}): Promise<string[]> {
     checkRepository(repository);
-    const tags = await this.metadata.tags(repository, options.last, options.limit ?? NO_LIMIT);
+    const tags = await this.metadata.tags(repository, listAfter(options.last), options.limit ?? NO_LIMIT);
     if (tags.length === 0 && !(await this.metadata.repositoryExists(repository))) {
       throw new OciError("NAME_UNKNOWN", `repository ${JSON.stringify(repository)} is not known to this registry`);
     }
@@ -185,6 +185,8 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
 
   async referrers(repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
     checkRepository(repository);
+    // No media type holds a NUL (PostgreSQL refuses one in text): nothing matches.
+    if (artifactType?.includes("\0")) return [];
     const rows = await this.metadata.referrers(repository, subject, artifactType);
     return rows.map((r) => ({
       mediaType: r.mediaType,
@@ -584,6 +586,15 @@ function checkTag(tag: string): void {
   if (!patterns.ANCHORED_TAG.test(tag)) {
     throw new OciError("TAG_INVALID", `invalid tag ${JSON.stringify(tag.slice(0, 200))}: a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
   }
+}
+
+/**
+ * A `last=` as the database can take it. Names never hold a NUL (and
+ * PostgreSQL refuses one in text), so everything after "a\0…" is exactly
+ * everything after "a".
+ */
+function listAfter(last: string | undefined): string | undefined {
+  return last?.split("\0")[0];
 }
 
 /** A reference containing ":" is a digest (tags cannot contain one); returns undefined for tags. */

@@ -20,6 +20,8 @@ import { freePort, onProcessEnd, sh } from "./janitor.ts";
 const SCRIPTS = resolve(import.meta.dir, "../../../shared/scripts");
 
 export interface CephS3 {
+  /** The cluster's data dir (pids/ holds its daemons' pids). */
+  dir: string;
   endpoint: string;
   region: string;
   accessKeyId: string;
@@ -85,6 +87,7 @@ async function start(): Promise<CephS3> {
   if (!endpoint || !accessKeyId || !secretAccessKey) throw new Error(`Ceph started but ${dir}/s3.env lacks endpoint or keys`);
   const region = vars.S3_REGION ?? "us-east-1";
   return {
+    dir,
     endpoint,
     region,
     accessKeyId,

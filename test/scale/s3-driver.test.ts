@@ -93,6 +93,8 @@ describe("staged uploads", () => {
       offset = cut;
     }
     expect(await b.stagedSize(id)).toBe(data.byteLength);
+    // Only the tails of the last two offsets stay while the upload moves on.
+    expect(await keysUnder(bucket.client.key(`uploads/${id}/tail-`))).toEqual([bucket.client.key(`uploads/${id}/tail-${data.byteLength}`)]);
     expect(digestOf(await read(a.readStaged(id, data.byteLength)))).toBe(digest);
     await b.commitStaged(id, digest, data.byteLength);
     expect(await a.stat(digest)).toMatchObject({ size: data.byteLength });
@@ -191,14 +193,20 @@ describe("direct writes", () => {
     const d = driver();
     const orphanKey = bucket.client.key(`blobs/sha256/00/${"0".repeat(64)}`);
     const orphan = await bucket.client.createMultipart(orphanKey);
+    // A tail whose staged upload the ledger forgot (a crash between writing and recording it).
+    const forgotten = bucket.client.key(`uploads/${randomUUID()}/tail-5`);
+    await bucket.client.write(forgotten, bytes(5, 10));
     const live = randomUUID();
     await d.createStaged(live);
-    await d.writeStaged(live, 0, streamOf(bytes(P, 9)));
+    await d.writeStaged(live, 0, streamOf(bytes(P + 3, 9)));
     expect(await d.sweep(Date.now() - 60_000)).toBe(0);
-    expect(await d.sweep(Date.now() + 60_000)).toBe(1);
+    expect(await d.sweep(Date.now() + 60_000)).toBe(2);
     expect((await multipartsUnder("blobs/")).map((u) => u.uploadId)).not.toContain(orphan);
+    expect(await bucket.client.stat(forgotten)).toBeUndefined();
     expect(await multipartsUnder(`uploads/${live}/`)).toHaveLength(1);
+    expect(await keysUnder(bucket.client.key(`uploads/${live}/`))).toEqual([bucket.client.key(`uploads/${live}/tail-${P + 3}`)]);
     await d.deleteStaged(live);
+    expect(await keysUnder(bucket.client.key(`uploads/${live}/`))).toEqual([]);
   });
 });
 

@@ -378,11 +378,21 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     const before = now - maxAgeMs;
     let removed = 0;
     for (const id of await this.metadata.staleUploads(before)) {
-      if (this.#locks.busy(id)) continue;
-      await this.metadata.deleteUpload(id);
-      await this.driver.deleteStaged(id);
-      this.#hashers.delete(id);
-      removed++;
+      // As its one writer (another process may be writing it), and only if it is still idle.
+      const swept = await this.#locks
+        .exclusive(id, async () => {
+          const session = await this.metadata.upload(id);
+          if (!session || session.updated >= before) return false;
+          await this.metadata.deleteUpload(id);
+          await this.driver.deleteStaged(id);
+          this.#hashers.delete(id);
+          return true;
+        })
+        .catch((error) => {
+          if (OciError.is(error, "RANGE_INVALID")) return false;
+          throw error;
+        });
+      if (swept) removed++;
     }
     for await (const staged of this.driver.listStaged()) {
       if (staged.modified >= before || this.#locks.busy(staged.id)) continue;

@@ -71,3 +71,38 @@ test("chunks of one upload through two store instances: the second finishes it, 
     await b.close();
   }
 });
+
+test("a sweep in another process leaves alone a session being written, however old, and removes it once idle", async () => {
+  await using dir = await tempDir();
+  const a = await Store.open({ root: dir.path, uploadLocks: "database" });
+  const b = await Store.open({ root: dir.path, uploadLocks: "database" });
+  try {
+    const { id } = await a.startUpload("app");
+    const { promise: hold, resolve: release } = Promise.withResolvers<void>();
+    const { promise: inside, resolve: entered } = Promise.withResolvers<void>();
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent) {
+          await hold;
+          controller.close();
+          return;
+        }
+        sent = true;
+        controller.enqueue(new TextEncoder().encode("bytes"));
+        entered();
+      },
+    });
+    const writing = a.appendUpload("app", id, body);
+    await inside;
+    const later = Date.now() + 86_400_000;
+    expect(await b.sweepUploads(0, later)).toBe(0);
+    release();
+    expect(await writing).toEqual({ id, offset: 5 });
+    expect(await b.sweepUploads(0, later)).toBe(1);
+    await expect(a.uploadStatus("app", id)).rejects.toMatchObject({ code: "BLOB_UPLOAD_UNKNOWN" });
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});

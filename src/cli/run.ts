@@ -2,9 +2,11 @@
  * Dispatch: find the command, run it, turn errors into one line on stderr
  * and an exit code (2 for usage, 1 for failures).
  */
-import { DigestError } from "../digest/index.ts";
-import { describeSystemError, OciError } from "../oci/index.ts";
-import { ReferenceError } from "../reference/index.ts";
+// The files themselves, not the modules' index: this runs at every start, before any command loads.
+import { DigestError } from "../digest/digest.ts";
+import { OciError } from "../oci/errors.ts";
+import { describeSystemError } from "../oci/system-error.ts";
+import { ReferenceError } from "../reference/errors.ts";
 import { VERSION } from "../version.ts";
 import { type CommandContext, CommandError, EXIT, UsageError } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
@@ -35,8 +37,9 @@ export async function run(ctx: CommandContext): Promise<number> {
       return EXIT.ok;
     }
     if (name.startsWith("-")) throw new UsageError(`unknown option ${JSON.stringify(name)}`);
-    const command = COMMANDS.find((c) => c.name === name);
-    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+    const entry = COMMANDS.find((c) => c.name === name);
+    if (!entry) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+    const command = await entry.load();
     return await command.run({ ...ctx, argv: rest });
   } catch (error) {
     return report(ctx, error);

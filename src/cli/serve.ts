@@ -1,5 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
-import { type Admin, createAdmin, JobQueue, TokenCheck, tokenFromFile } from "../admin/index.ts";
+// The admin API (with the sync engine, transports and registry client behind its jobs) and the gc
+// schedule load only when asked for: a plain serve starts without their code.
+import type { Admin, JobQueue, TokenCheck } from "../admin/index.ts";
 import {
   type AccessLogFormat,
   BasicAuthenticator,
@@ -15,8 +17,7 @@ import { PullRecorder, resolveStoreLocation, S3LocationError, Store, StoreLocati
 import { VERSION } from "../version.ts";
 import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
-import { loadServeConfig, type ServeConfig } from "./serve-config.ts";
-import { checkGcSchedule, startGcSchedule } from "./serve-gc-schedule.ts";
+import type { ServeConfig } from "./serve-config.ts";
 
 const DEFAULT_ADDR = "127.0.0.1:5000";
 const DEFAULT_ROOT = "./stevedore-data";
@@ -82,7 +83,7 @@ Options:
     });
     if (!flags) return EXIT.ok;
     if (flags.positionals.length > 0) throw new UsageError(`serve: unexpected argument ${JSON.stringify(flags.positionals[0])}`);
-    const config: ServeConfig = flags.values.config ? await loadServeConfig(flags.values.config) : {};
+    const config: ServeConfig = flags.values.config ? await (await import("./serve-config.ts")).loadServeConfig(flags.values.config) : {};
     // The command line wins over the file, the file over the defaults.
     const { config: _, ...given } = flags.values;
     const v = {
@@ -110,7 +111,8 @@ Options:
     if (tls) for (const file of [tls.cert, tls.key]) await mustRead(file, "TLS file");
     const auth = v.htpasswd ? await loadHtpasswd(v.htpasswd) : undefined;
     const token = v["admin-token-file"] ? await loadToken(v["admin-token-file"], ctx.stderr) : undefined;
-    if (config.gc) await checkGcSchedule(config.gc);
+    const scheduler = config.gc ? await import("./serve-gc-schedule.ts") : undefined;
+    if (config.gc && scheduler) await scheduler.checkGcSchedule(config.gc);
 
     const location = storeLocation(v, ctx.env);
     if (v["blob-redirect"] && !v.blobs?.startsWith("s3://")) throw new UsageError("serve: --blob-redirect needs blobs in an object store (--blobs s3://…)");
@@ -125,13 +127,14 @@ Options:
       const detail = error instanceof Error ? (ctx.env.STEVEDORE_DEBUG && error.stack ? error.stack : error.message) : String(error);
       ctx.stderr.write(`stevedore: internal error on ${request.method} ${new URL(request.url).pathname}: ${detail}\n`);
     };
-    const admin: Admin | undefined = token ? createAdmin({ store, token, version: VERSION, onFault, beforeGc: () => pulls.flush() }) : undefined;
+    const adminModule = token || config.gc ? await import("../admin/index.ts") : undefined;
+    const admin: Admin | undefined = token && adminModule ? adminModule.createAdmin({ store, token, version: VERSION, onFault, beforeGc: () => pulls.flush() }) : undefined;
     // Scheduled gc runs as jobs: in the admin API's queue, or a queue of its own.
-    const jobs = admin?.jobs ?? (config.gc ? new JobQueue() : undefined);
+    const jobs: JobQueue | undefined = admin?.jobs ?? (config.gc && adminModule ? new adminModule.JobQueue() : undefined);
     let stopGc: (() => void) | undefined;
-    if (config.gc && jobs) {
+    if (config.gc && jobs && scheduler) {
       try {
-        stopGc = await startGcSchedule(config.gc, {
+        stopGc = await scheduler.startGcSchedule(config.gc, {
           store,
           jobs,
           log: (line) => ctx.stderr.write(`${line}\n`),
@@ -254,6 +257,7 @@ async function mustRead(file: string, what: string): Promise<string> {
 /** The admin token from its file; refused when empty or too short. Never printed. */
 async function loadToken(file: string, stderr: { write(text: string): void }): Promise<TokenCheck> {
   const text = await mustRead(file, "admin token file");
+  const { TokenCheck, tokenFromFile } = await import("../admin/index.ts");
   let check: TokenCheck;
   try {
     check = new TokenCheck(tokenFromFile(text));

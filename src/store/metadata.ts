@@ -9,6 +9,7 @@ import type { Digest } from "../digest/index.ts";
 import { MaintenanceSql } from "./maintenance-sql.ts";
 import { type Dialect, DIALECTS, migrate } from "./migrations.ts";
 import { blobLock, lockNames, manifestLock, repositoryLock } from "./sql-locks.ts";
+import { createSqliteFile } from "./sqlite-file.ts";
 
 export interface ManifestRow {
   digest: Digest;
@@ -58,6 +59,8 @@ export class Metadata {
    * `postgres://…`) or an SQLite file path (any characters allowed).
    */
   static async open(target: { url: string } | { sqliteFile: string }): Promise<Metadata> {
+    // A new file is built whole, aside (sqlite-file.ts); migrating below then finds nothing to do.
+    if ("sqliteFile" in target) await createSqliteFile(target.sqliteFile);
     const sql = "url" in target ? new SQL(target.url) : new SQL({ adapter: "sqlite", filename: target.sqliteFile });
     const name = (sql.options as { adapter?: string }).adapter === "sqlite" ? "sqlite" : "postgres";
     const dialect = DIALECTS[name];

@@ -3,6 +3,7 @@
  *
  *   <root>/
  *     metadata.db                 SQLite metadata (plus -wal and -shm beside it)
+ *     metadata.db.creating-<pid>-<random>  a new database being built (sqlite-file.ts)
  *     blobs/<algorithm>/<ab>/<hex>  content, named by digest; immutable once renamed in
  *     uploads/<id>                upload sessions and in-flight writes; renamed into
  *                                 blobs/ when their digest is verified

@@ -38,3 +38,10 @@ test("every command answers --help with exit code 0 and nothing on stderr", asyn
     expect([command.name, result.code, result.stderr, result.stdout.length > 0]).toEqual([command.name, 0, "", true]);
   }
 });
+
+test("each command's module is the command its entry names and sums up", async () => {
+  for (const entry of COMMANDS) {
+    const command = await entry.load();
+    expect({ name: command.name, summary: command.summary }).toEqual({ name: entry.name, summary: entry.summary });
+  }
+});

@@ -35,7 +35,7 @@
  * driver does), which the object store pays as a second write of the bytes.
  */
 import { algorithmOf, type Digest, encodedOf, isDigest, REGISTERED_ALGORITHMS } from "../digest/index.ts";
-import type { BlobContent, ByteRange } from "../oci/index.ts";
+import { type BlobContent, type ByteRange, OciError } from "../oci/index.ts";
 import type { BlobDriver, StoredObject } from "./blob-driver.ts";
 import type { BlobPresigner, DirectBlobWriter, DriverSweeper } from "./driver-capabilities.ts";
 import type { LedgerPart, MultipartLedger } from "./multipart-ledger.ts";
@@ -373,17 +373,20 @@ export class S3Driver implements BlobDriver, DirectBlobWriter, BlobPresigner, Dr
 }
 
 function checkPartNumber(n: number): void {
-  if (n > MAX_PARTS) throw new Error(`blob too large for the configured S3 part size (more than ${MAX_PARTS} parts)`);
+  if (n > MAX_PARTS) {
+    throw new OciError("SIZE_INVALID", `blob too large for the store's S3 part size (more than ${MAX_PARTS} parts); a larger part size takes it`, undefined, 413);
+  }
 }
 
-/** Gathers stream chunks into parts of exactly `size` bytes. */
+/** Smallest buffer a part starts in: most blobs (configs, small layers) never need a whole part. */
+const FIRST_BUFFER = 64 * 1024;
+
+/** Gathers stream chunks into parts of exactly `size` bytes, growing its buffer as bytes come. */
 class PartBuffer {
-  #bytes: Uint8Array;
+  #bytes = new Uint8Array(0);
   #length = 0;
 
-  constructor(private readonly size: number) {
-    this.#bytes = new Uint8Array(size);
-  }
+  constructor(private readonly size: number) {}
 
   get length(): number {
     return this.#length;
@@ -396,6 +399,13 @@ class PartBuffer {
   /** Copy as much of `chunk` as fits; returns the rest. */
   fill(chunk: Uint8Array): Uint8Array {
     const n = Math.min(chunk.byteLength, this.size - this.#length);
+    if (this.#length + n > this.#bytes.byteLength) {
+      let capacity = Math.max(this.#bytes.byteLength, FIRST_BUFFER);
+      while (capacity < this.#length + n) capacity *= 2;
+      const grown = new Uint8Array(Math.min(capacity, this.size));
+      grown.set(this.#bytes.subarray(0, this.#length));
+      this.#bytes = grown;
+    }
     this.#bytes.set(chunk.subarray(0, n), this.#length);
     this.#length += n;
     return chunk.subarray(n);
@@ -404,7 +414,7 @@ class PartBuffer {
   /** The bytes gathered so far; the buffer starts over (a new one: the old may be in flight). */
   take(): Uint8Array {
     const bytes = this.#bytes.subarray(0, this.#length);
-    this.#bytes = new Uint8Array(this.size);
+    this.#bytes = new Uint8Array(0);
     this.#length = 0;
     return bytes;
   }

@@ -9,7 +9,8 @@
  *
  * Where the time goes: CPU seconds of each component (the serve
  * processes, PostgreSQL, radosgw, the Ceph OSD and monitor) over each
- * phase, read from /proc, and the PostgreSQL transactions committed.
+ * phase, read from /proc, and the PostgreSQL transactions (every
+ * statement outside a transaction counts as one: round trips, roughly).
  *
  *   bun scripts/bench/scale.ts                 full size (the release of run.ts)
  *   bun scripts/bench/scale.ts --quick         small sizes (a smoke test)
@@ -212,9 +213,9 @@ async function run(config: Config, start: () => Promise<Serve[]>, phases: { push
   log(`${config}: push and pull of ${images.length} images (${(bundle.bytes / MiB).toFixed(0)} MiB), ${parallel} at once`);
   const serves = await start();
   const pushed = phases.push ? await push(serves) : undefined;
-  if (pushed) log(`  push ${pushed.seconds.toFixed(2)} s; cpu ${JSON.stringify(pushed.cpu)}; ${pushed.commits} commits`);
+  if (pushed) log(`  push ${pushed.seconds.toFixed(2)} s; cpu ${JSON.stringify(pushed.cpu)}; ${pushed.commits} pg transactions`);
   const pulled = await pull(serves);
-  log(`  pull ${pulled.seconds.toFixed(2)} s; cpu ${JSON.stringify(pulled.cpu)}; ${pulled.commits} commits`);
+  log(`  pull ${pulled.seconds.toFixed(2)} s; cpu ${JSON.stringify(pulled.cpu)}; ${pulled.commits} pg transactions`);
   results[config] = { ...(pushed ? { push: pushed } : {}), pull: pulled };
   return serves;
 }
@@ -250,7 +251,7 @@ const cpuNote = (p: Phase) =>
   `cpu s: ${Object.entries(p.cpu)
     .filter(([, v]) => v > 0)
     .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-    .join(", ")}; ${p.commits} pg commits`;
+    .join(", ")}; ${p.commits} pg transactions`;
 for (const config of Object.keys(results) as Config[]) {
   if (config === "embedded, 1 process") continue;
   for (const phase of ["push", "pull"] as const) {

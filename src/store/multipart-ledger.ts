@@ -10,7 +10,10 @@ export interface StagedMultipart {
   id: string;
   /** The bucket's id for the multipart upload, once the first part was written. */
   multipartId?: string;
-  /** Set once the parts were completed into one staging object of this size. */
+  /**
+   * Set once no more bytes may be written: the upload's size. For one of a
+   * part or more, its parts were completed into one staging object.
+   */
   sealedSize?: number;
   created: number;
 }

@@ -201,7 +201,10 @@ export class S3Driver implements BlobDriver, DirectBlobWriter, BlobPresigner, Dr
   async writeStaged(id: string, offset: number, body: ReadableStream<Uint8Array>): Promise<number> {
     const staged = await this.ledger.get(id);
     if (!staged) throw new Error(`no staged upload ${id}`);
-    if (staged.sealedSize !== undefined) throw new Error(`staged upload ${id} was sealed at ${staged.sealedSize} bytes`);
+    if (staged.sealedSize !== undefined) {
+      // Committed (or being read back to hash it): a write here could change a blob.
+      throw new OciError("BLOB_UPLOAD_INVALID", `upload ${id} is complete; finish it with a PUT without a body, or start a new upload`);
+    }
     const buffer = new PartBuffer(this.partSize);
     if (offset % this.partSize !== 0) buffer.fill(await this.#readTail(id, offset));
     const key = this.#uploadKey(id, "data");
@@ -256,16 +259,18 @@ export class S3Driver implements BlobDriver, DirectBlobWriter, BlobPresigner, Dr
 
   async commitStaged(id: string, digest: Digest, length: number): Promise<void> {
     const key = this.#blobKey(digest);
-    if (length === 0) {
-      await this.bucket.write(key, new Uint8Array(0));
-    } else if (length < this.partSize) {
-      await this.bucket.copyObject(this.#tailKey(id, length), key);
+    if (length < this.partSize) {
+      if (length === 0) await this.bucket.write(key, new Uint8Array(0));
+      else await this.bucket.copyObject(this.#tailKey(id, length), key);
+      // Committed: no more writes (larger uploads are sealed by #seal).
+      await this.ledger.seal(id, length);
     } else {
       const source = await this.#seal(id, length);
       if (length <= SINGLE_OPERATION_MAX) await this.bucket.copyObject(source, key);
       else await this.#copyLarge(source, key, length);
     }
-    await this.deleteStaged(id);
+    // The staged upload stays until the store drops it after its metadata commit: a crash in between
+    // leaves the session whole, and committing again copies again.
   }
 
   async deleteStaged(id: string): Promise<void> {
@@ -273,11 +278,11 @@ export class S3Driver implements BlobDriver, DirectBlobWriter, BlobPresigner, Dr
     const staged = await this.ledger.get(id);
     // The ledger row goes last: without one there is nothing (sweep removes what a crash left unrecorded).
     if (!staged) return;
-    if (staged.multipartId && staged.sealedSize === undefined) {
-      await this.bucket.abortMultipart(this.#uploadKey(id, "data"), staged.multipartId);
-    }
+    // Parts completed into the staging object, or (a multipart upload a failed write began) still pending.
+    const completed = staged.sealedSize !== undefined && staged.sealedSize >= this.partSize;
+    if (staged.multipartId && !completed) await this.bucket.abortMultipart(this.#uploadKey(id, "data"), staged.multipartId);
     await this.#dropTails(id, await this.ledger.tails(id));
-    if (staged.sealedSize !== undefined) await this.bucket.delete(this.#uploadKey(id, "data"));
+    if (completed) await this.bucket.delete(this.#uploadKey(id, "data"));
     await this.ledger.forget(id);
   }
 

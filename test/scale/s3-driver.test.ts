@@ -97,6 +97,10 @@ describe("staged uploads", () => {
     expect(await keysUnder(bucket.client.key(`uploads/${id}/tail-`))).toEqual([bucket.client.key(`uploads/${id}/tail-${data.byteLength}`)]);
     expect(digestOf(await read(a.readStaged(id, data.byteLength)))).toBe(digest);
     await b.commitStaged(id, digest, data.byteLength);
+    // Committed again, as after a crash before the store's metadata commit; no more writes.
+    await a.commitStaged(id, digest, data.byteLength);
+    await expect(a.writeStaged(id, data.byteLength, streamOf(bytes(1, 0)))).rejects.toMatchObject({ code: "BLOB_UPLOAD_INVALID" });
+    await a.deleteStaged(id);
     expect(await a.stat(digest)).toMatchObject({ size: data.byteLength });
     const content = a.open(digest, data.byteLength);
     expect(digestOf(await read(content.stream()))).toBe(digest);
@@ -124,6 +128,7 @@ describe("staged uploads", () => {
     expect(await d.writeStaged(id, 3000, streamOf(other.subarray(3000)))).toBe(other.byteLength - 3000);
     expect(digestOf(await read(d.readStaged(id, other.byteLength)))).toBe(digestOf(other));
     await d.commitStaged(id, digestOf(other), other.byteLength);
+    await d.deleteStaged(id);
     expect(digestOf(await read(d.open(digestOf(other), other.byteLength).stream()))).toBe(digestOf(other));
     expect(await d.stat(digest)).toBeUndefined();
   });
@@ -135,7 +140,10 @@ describe("staged uploads", () => {
       await d.createStaged(id);
       await d.writeStaged(id, 0, streamOf(data));
       await d.commitStaged(id, digestOf(data), data.byteLength);
+      await expect(d.writeStaged(id, data.byteLength, streamOf(bytes(1, 0)))).rejects.toMatchObject({ code: "BLOB_UPLOAD_INVALID" });
+      await d.deleteStaged(id);
       expect(await read(d.open(digestOf(data), data.byteLength).stream())).toEqual(data);
+      expect(await keysUnder(bucket.client.key(`uploads/${id}/`))).toEqual([]);
     }
     const id = randomUUID();
     await d.createStaged(id);

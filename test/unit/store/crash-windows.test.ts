@@ -5,7 +5,8 @@
  * nothing wrong and the client's retry of the same PUT succeeds.
  */
 import { expect, test } from "bun:test";
-import { runFsck, Store } from "../../../src/store/index.ts";
+import { runFsck, type Store } from "../../../src/store/index.ts";
+import { openTestStore } from "../../helpers/test-store.ts";
 import { blob, streamOf, tempDir } from "./fixtures.ts";
 
 /** The store as a crash leaves it: recordBlob never runs (throws, as if the process died on its way there). */
@@ -18,7 +19,7 @@ async function crashBeforeRecording(store: Store): Promise<void> {
 test.each(["new blob", "blob the store already has (a parallel push)"])("a crash after the bytes are placed, before the row (%s): the session stays whole, a retry finishes it", async (which) => {
   await using dir = await tempDir();
   const b = blob("bytes committed just before the crash");
-  let store = await Store.open({ root: dir.path });
+  let store = await openTestStore(dir.path);
   if (which !== "new blob") {
     // Bytes on disk already, without a row: what a crash of a parallel push leaves.
     await store.driver.createStaged("0f0e0d0c-0b0a-4909-8807-060504030201");
@@ -32,7 +33,7 @@ test.each(["new blob", "blob the store already has (a parallel push)"])("a crash
   await store.close();
 
   // Restart.
-  store = await Store.open({ root: dir.path });
+  store = await openTestStore(dir.path);
   try {
     for (const session of await store.metadata.staleUploads(Number.MAX_SAFE_INTEGER)) {
       expect({ session, staged: (await store.driver.stagedSize(session)) !== undefined }).toEqual({ session, staged: true });
@@ -53,13 +54,13 @@ test.each(["new blob", "blob the store already has (a parallel push)"])("a crash
 test("after such a crash, a write into the session is refused: it would change the blob it became", async () => {
   await using dir = await tempDir();
   const b = blob("a committed blob must never change");
-  let store = await Store.open({ root: dir.path });
+  let store = await openTestStore(dir.path);
   const { id } = await store.startUpload("app");
   await store.appendUpload("app", id, streamOf(b.bytes));
   await crashBeforeRecording(store);
   await expect(store.finishUpload("app", id, b.digest)).rejects.toThrow();
   await store.close();
-  store = await Store.open({ root: dir.path });
+  store = await openTestStore(dir.path);
   try {
     // Over what is there: the session's offset refuses it already.
     await expect(store.appendUpload("app", id, streamOf("XXXX"), { start: 0 })).rejects.toMatchObject({ code: "RANGE_INVALID" });

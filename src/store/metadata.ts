@@ -6,6 +6,7 @@
  */
 import { SQL } from "bun";
 import type { Digest } from "../digest/index.ts";
+import { gateSql } from "./gated-sql.ts";
 import { MaintenanceSql } from "./maintenance-sql.ts";
 import { type Dialect, DIALECTS, migrate } from "./migrations.ts";
 import { blobLock, lockNames, manifestLock, repositoryLock } from "./sql-locks.ts";
@@ -61,9 +62,11 @@ export class Metadata {
   static async open(target: { url: string } | { sqliteFile: string }): Promise<Metadata> {
     // A new file is built whole, aside (sqlite-file.ts); migrating below then finds nothing to do.
     if ("sqliteFile" in target) await createSqliteFile(target.sqliteFile);
-    const sql = "url" in target ? new SQL(target.url) : new SQL({ adapter: "sqlite", filename: target.sqliteFile });
-    const name = (sql.options as { adapter?: string }).adapter === "sqlite" ? "sqlite" : "postgres";
+    const opened = "url" in target ? new SQL(target.url) : new SQL({ adapter: "sqlite", filename: target.sqliteFile });
+    const name = (opened.options as { adapter?: string }).adapter === "sqlite" ? "sqlite" : "postgres";
     const dialect = DIALECTS[name];
+    // SQLite has one connection, shared by every request: all SQL passes one gate (gated-sql.ts).
+    const sql = name === "sqlite" ? gateSql(opened) : opened;
     if (name === "sqlite") {
       // First the wait for a lock another process holds (a gc beside serve), or even the pragmas below fail at once.
       await sql`PRAGMA busy_timeout = 10000`;
@@ -79,7 +82,11 @@ export class Metadata {
     await this.sql.close();
   }
 
-  /** The database itself, for parts of the store that keep tables of their own (upload leases, object-store staging). */
+  /**
+   * The database itself, for parts of the store that keep tables of their
+   * own (upload leases, object-store staging). On SQLite the gated handle:
+   * inside a transaction, use its `tx`.
+   */
   get database(): SQL {
     return this.sql;
   }

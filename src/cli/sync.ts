@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { parsePlatform, type Platform, PlatformError } from "../oci/index.ts";
 import { DEFAULT_PARALLEL, planSync, syncImages, viewPlan } from "../sync/index.ts";
 import type { SourceEndpoint } from "../transports/endpoint.ts";
@@ -23,10 +22,19 @@ export const COPY_FLAGS = {
   ...COPY_CREDENTIAL_FLAGS,
 } as const;
 
+/**
+ * Between two local ends the work is reading, hashing and writing, and
+ * the hashing of every transfer runs on this one thread: two transfers
+ * keep it busy while the other waits on the disk, more add memory and
+ * seeks, not speed, whatever the number of CPUs. Towards or from a
+ * registry, parallel streams hide round trips.
+ */
+export const LOCAL_PARALLEL = 2;
+
 export const COPY_OPTIONS_HELP = `Options:
-  --parallel N       blob transfers at once (default ${DEFAULT_PARALLEL}, or one per CPU up to that when
-                     neither end is a registry); manifests and checks have their
-                     own small pool, so they never wait behind big layers
+  --parallel N       blob transfers at once (default ${DEFAULT_PARALLEL}, or ${LOCAL_PARALLEL} when neither end is a
+                     registry); manifests and checks have their own small
+                     pool, so they never wait behind big layers
   --platform P       copy only platform P (os/arch[/variant]) of multi-arch images; repeatable.
                      One platform: the tag gets that platform's image manifest, as
                      'crane copy --platform' and 'skopeo copy --override-arch' do.
@@ -176,13 +184,9 @@ export async function copy(ctx: CommandContext, open: OpenEndpoints, request: Co
   }
 }
 
-/**
- * Between two local ends the work is reading, hashing and writing: more
- * streams than CPUs add memory, not speed. Towards a registry, parallel
- * streams hide round trips.
- */
+/** Towards or from a registry DEFAULT_PARALLEL, between local ends LOCAL_PARALLEL. */
 export function defaultParallel(local: boolean): number {
-  return local ? Math.max(2, Math.min(DEFAULT_PARALLEL, availableParallelism())) : DEFAULT_PARALLEL;
+  return local ? LOCAL_PARALLEL : DEFAULT_PARALLEL;
 }
 
 function parseParallel(command: string, text: string): number {

@@ -1,6 +1,6 @@
 /**
  * What some blob drivers can do beyond the BlobDriver interface, found at
- * run time with the guards below (the filesystem driver has none of them).
+ * run time with the guards below.
  */
 import type { Digest } from "../digest/index.ts";
 
@@ -13,6 +13,19 @@ export interface DirectBlobWriter {
    * number of bytes written.
    */
   writeBlob(digest: Digest, body: ReadableStream<Uint8Array>): Promise<number>;
+}
+
+/** Staging a file body (a Blob) through a buffer of the driver's own, without a stream. */
+export interface FileStager {
+  /**
+   * Create staged upload `id` holding the bytes of `body`, handing each
+   * piece to `onPiece` on its way (the store hashes them; when it throws,
+   * staging stops with its error). The bytes are durable once it resolves;
+   * the staged name need not be (a private staging, committed at once).
+   * Resolves with the bytes staged: fewer than `body.size` when a file
+   * shrank meanwhile.
+   */
+  stageFile(id: string, body: Blob, onPiece: (piece: Uint8Array) => void): Promise<number>;
 }
 
 /** Blob URLs a client can fetch from directly (object stores: presigned URLs). */
@@ -29,6 +42,7 @@ export interface DriverSweeper {
 
 export const canWriteDirect = (driver: object): driver is DirectBlobWriter =>
   typeof (driver as Partial<DirectBlobWriter>).writeBlob === "function";
+export const canStageFiles = (driver: object): driver is FileStager => typeof (driver as Partial<FileStager>).stageFile === "function";
 export const canPresign = (driver: object): driver is BlobPresigner =>
   typeof (driver as Partial<BlobPresigner>).presignBlob === "function";
 export const canSweep = (driver: object): driver is DriverSweeper => typeof (driver as Partial<DriverSweeper>).sweep === "function";

@@ -8,13 +8,23 @@ import { join } from "node:path";
 import { type Digest, isDigest, REGISTERED_ALGORITHMS, algorithmOf } from "../digest/index.ts";
 import { type BlobContent, type ByteRange, OciError } from "../oci/index.ts";
 import type { BlobDriver, StoredObject } from "./blob-driver.ts";
+import { openBlobPieces } from "./blob-pieces.ts";
+import type { FileStager } from "./driver-capabilities.ts";
 import { fsyncDir, isNotFound, mkdirDurable, writeAll } from "./durable.ts";
 import { blobDir, blobPath, blobsDir, isUploadId, uploadPath, uploadsDir } from "./paths.ts";
 
 /** Writes are gathered to this size before each write(2); request bodies arrive in small pieces. */
 const WRITE_BUFFER_SIZE = 1024 * 1024;
 
-export class FilesystemDriver implements BlobDriver {
+/**
+ * stageFile's pieces. Small enough that a piece read, hashed and written
+ * stays in the CPU's cache between the three: measured on an import of
+ * 1.6 GB, 4 MiB pieces cost twice the CPU time of 256 KiB ones, 512 KiB
+ * a third more.
+ */
+const PIECE_SIZE = 256 * 1024;
+
+export class FilesystemDriver implements BlobDriver, FileStager {
   readonly description: string;
   /**
    * A local disk takes any chunk size, but every PATCH costs an fsync and a
@@ -140,6 +150,50 @@ export class FilesystemDriver implements BlobDriver {
       return position - offset;
     } finally {
       await handle.close();
+    }
+  }
+
+  /**
+   * Two buffers in turn: while one piece is hashed (on this thread) and
+   * written (in the background), the next is read into the other buffer.
+   * Not one stream or chunk allocated per piece, and the staged file's
+   * directory is not flushed: only the link that commits it must last.
+   */
+  async stageFile(id: string, body: Blob, onPiece: (piece: Uint8Array) => void): Promise<number> {
+    const source = await openBlobPieces(body);
+    try {
+      const handle = await open(uploadPath(this.root, id), "wx");
+      try {
+        let current = new Uint8Array(PIECE_SIZE);
+        let spare = new Uint8Array(PIECE_SIZE);
+        let position = 0;
+        let length = await source.read(current, 0);
+        while (length > 0) {
+          const piece = current.subarray(0, length);
+          const reading = source.read(spare, position + length);
+          const writing = writeAll(handle, piece, position);
+          let refused: { error: unknown } | undefined;
+          try {
+            onPiece(piece);
+          } catch (error) {
+            refused = { error };
+          }
+          // Both settle before anything is thrown: no write may land after the handle is closed.
+          const [wrote, read] = await Promise.allSettled([writing, reading]);
+          if (refused) throw refused.error;
+          if (wrote.status === "rejected") throw wrote.reason;
+          if (read.status === "rejected") throw read.reason;
+          position += length;
+          length = read.value;
+          [current, spare] = [spare, current];
+        }
+        await handle.sync();
+        return position;
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await source.close();
     }
   }
 

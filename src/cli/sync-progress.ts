@@ -18,6 +18,12 @@ export interface ReporterOptions {
   verb?: string;
 }
 
+/**
+ * Result lines wait at most this long, so that a burst of them (a re-sync
+ * finds every image present at once) is one write instead of one per line.
+ */
+const RESULTS_DELAY_MS = 100;
+
 /** Events not written as JSON lines: per-chunk byte counts, folded into the progress instead. */
 const QUIET_IN_JSON = new Set<SyncEvent["type"]>(["blob-progress"]);
 
@@ -30,6 +36,9 @@ export class SyncReporter {
   #timer: ReturnType<typeof setInterval> | undefined;
   #live = false;
   readonly #progress = new SyncProgress();
+  /** stdout text not written yet (see RESULTS_DELAY_MS). */
+  #results: string[] = [];
+  #resultsTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: Pick<CommandContext, "stdout" | "stderr" | "interactive">, options: ReporterOptions) {
     this.#ctx = ctx;
@@ -50,11 +59,12 @@ export class SyncReporter {
     this.#timer ??= setInterval(() => this.render(), this.#interval);
   }
 
-  /** Stop the progress and clear the live line. */
+  /** Stop the progress, clear the live line, write the results held back. */
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#clear();
+    this.#flush();
   }
 
   #notes(event: SyncEvent, results: boolean): void {
@@ -104,11 +114,23 @@ export class SyncReporter {
   }
 
   #out(text: string): void {
+    this.#results.push(text);
+    this.#resultsTimer ??= setTimeout(() => this.#flush(), RESULTS_DELAY_MS);
+  }
+
+  #flush(): void {
+    clearTimeout(this.#resultsTimer);
+    this.#resultsTimer = undefined;
+    if (this.#results.length === 0) return;
+    const text = this.#results.join("");
+    this.#results = [];
     this.#clear();
     this.#ctx.stdout.write(text);
   }
 
   #err(text: string): void {
+    // Results first: what stdout and stderr say stays in the order it happened.
+    this.#flush();
     this.#clear();
     this.#ctx.stderr.write(text);
   }

@@ -4,7 +4,9 @@
  * store): upserts are `ON CONFLICT`, parameters are bound, and numbers
  * read back go through Number() because PostgreSQL returns BIGINT as text.
  */
-import { SQL } from "bun";
+// Types only: the class is taken from Bun.SQL when a database opens (importing it loads Bun's SQL
+// clients at start-up, a few milliseconds every command that never opens a store pays).
+import type { SQL } from "bun";
 import type { Digest } from "../digest/index.ts";
 import { gateSql } from "./gated-sql.ts";
 import { MaintenanceSql } from "./maintenance-sql.ts";
@@ -62,7 +64,7 @@ export class Metadata {
   static async open(target: { url: string } | { sqliteFile: string }): Promise<Metadata> {
     // A new file is built whole, aside (sqlite-file.ts); migrating below then finds nothing to do.
     if ("sqliteFile" in target) await createSqliteFile(target.sqliteFile);
-    const opened = "url" in target ? new SQL(target.url) : new SQL({ adapter: "sqlite", filename: target.sqliteFile });
+    const opened = "url" in target ? new Bun.SQL(target.url) : new Bun.SQL({ adapter: "sqlite", filename: target.sqliteFile });
     const name = (opened.options as { adapter?: string }).adapter === "sqlite" ? "sqlite" : "postgres";
     const dialect = DIALECTS[name];
     // SQLite has one connection, shared by every request: all SQL passes one gate (gated-sql.ts).

@@ -10,7 +10,6 @@
  * file that exists is a migrated one: a crash leaves no database or a
  * whole one, and at worst a temporary that the next creator removes.
  */
-import { SQL } from "bun";
 import { randomUUID } from "node:crypto";
 import { link, open, readdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -33,7 +32,8 @@ export async function createSqliteFile(file: string): Promise<void> {
   await removeAbandoned(dir, basename(file));
   const temp = `${file}${CREATING}${process.pid}-${randomUUID().slice(0, 8)}`;
   try {
-    const sql = new SQL({ adapter: "sqlite", filename: temp });
+    // Bun.SQL, not an import of it: see metadata.ts.
+    const sql = new Bun.SQL({ adapter: "sqlite", filename: temp });
     try {
       // Nothing here has to survive a crash before the link below: one flush at the end does.
       await sql`PRAGMA synchronous = OFF`;

@@ -69,7 +69,8 @@ export async function openSource(text: string, options: OpenOptions = {}): Promi
       return { spec, home, description, list: () => registryImages(home, location.registry, selection) };
     }
     case "oci": {
-      const home = await OciLayoutHome.open(spec.path, { tagRepository: options.repository });
+      // A source is read for one run: its index as it was at the start is what the run copies.
+      const home = await OciLayoutHome.open(spec.path, { tagRepository: options.repository, snapshot: true });
       return { spec, home, description: spec.text, list: () => layoutImages(home, spec.ref) };
     }
     case "oci-archive": {

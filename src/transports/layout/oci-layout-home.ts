@@ -50,6 +50,14 @@ export interface OciLayoutOptions {
    * rewritten through this layout as its staging area).
    */
   elsewhere?: (digest: Digest) => Promise<boolean>;
+  /**
+   * Read index.json once and keep it for the life of this home (a source
+   * read for one run: it copies the entries it found at the start, and
+   * saves a stat of index.json per lookup). Writes through this home
+   * still read it anew. Default: every lookup checks whether index.json
+   * was replaced (serve, long-lived readers).
+   */
+  snapshot?: boolean;
 }
 
 const LAYOUT_FILE = "oci-layout";
@@ -65,14 +73,17 @@ export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounte
   #indexQueue: Promise<unknown> = Promise.resolve();
 
   readonly #elsewhere?: (digest: Digest) => Promise<boolean>;
+  readonly #snapshot: boolean;
 
   private constructor(
     readonly directory: string,
     tagRepository: string,
     elsewhere?: (digest: Digest) => Promise<boolean>,
+    snapshot = false,
   ) {
     super();
     this.#elsewhere = elsewhere;
+    this.#snapshot = snapshot;
     this.description = `oci:${directory}`;
     this.tagRepository = tagRepository;
     this.files = directoryFiles(directory);
@@ -82,7 +93,7 @@ export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounte
     if (options.tagRepository !== undefined && !isRepositoryName(options.tagRepository)) {
       throw new TransportError("invalid-spec", `invalid repository name ${quote(options.tagRepository)}`);
     }
-    const home = new OciLayoutHome(directory, options.tagRepository ?? repositoryFromPath(directory), options.elsewhere);
+    const home = new OciLayoutHome(directory, options.tagRepository ?? repositoryFromPath(directory), options.elsewhere, options.snapshot);
     if (options.create) {
       // Under the lock: of several processes creating one layout, one
       // initialises it and the others find it complete.
@@ -140,8 +151,9 @@ export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounte
     }
   }
 
-  /** The index, re-read when index.json was replaced (by us or another process). */
+  /** The index, re-read when index.json was replaced (by us or another process), unless a snapshot. */
   protected async index(): Promise<LayoutIndex> {
+    if (this.#snapshot && this.#cached) return this.#cached.index;
     const path = join(this.directory, INDEX_FILE);
     let info;
     try {

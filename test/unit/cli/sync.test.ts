@@ -230,6 +230,30 @@ describe("progress", () => {
     expect(out().stderr).toMatch(/^progress: images 0\/2 · 1.50 MB of 3.00 MB · [\d.]+ MB\/s · 1 transfers\n$/);
   });
 
+  test("results in a burst are one write, before any later stderr line and at the end at the latest", async () => {
+    const writes: string[] = [];
+    const r = new SyncReporter(
+      { stdout: { write: (t) => void writes.push(`out ${t}`) }, stderr: { write: (t) => void writes.push(`err ${t}`) }, interactive: false },
+      { mode: "text", interval: 60_000 },
+    );
+    const done = (n: number) => r.listener({ type: "image-done", image: `docker.io/a:${n}`, target: `a:${n}`, digest: "sha256:y" as never, outcome: "present" });
+    r.listener({ type: "planned", totals });
+    done(1);
+    done(2);
+    expect(writes).toEqual([]);
+    r.listener({ type: "warning", message: "careful" });
+    done(3);
+    await Bun.sleep(150);
+    done(4);
+    r.stop();
+    expect(writes).toEqual([
+      "out present  docker.io/a:1 -> a:1  sha256:y\npresent  docker.io/a:2 -> a:2  sha256:y\n",
+      "err stevedore: warning: careful\n",
+      "out present  docker.io/a:3 -> a:3  sha256:y\n",
+      "out present  docker.io/a:4 -> a:4  sha256:y\n",
+    ]);
+  });
+
   test("a terminal: one line redrawn in place, cleared before results", () => {
     const { r, out } = reporter(true);
     r.listener({ type: "planned", totals });

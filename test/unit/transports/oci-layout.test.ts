@@ -128,6 +128,21 @@ describe("writing", () => {
     expect({ annotations: index.annotations, extra: index.extra, count: index.manifests.length }).toEqual({ annotations: { "com.example.keep": "yes" }, extra: 1, count: 2 });
   });
 
+  test("index.json replaced by another writer: a reader sees it at once, a snapshot (a sync source) keeps what it opened, and sees its own writes", async () => {
+    const dir = fresh();
+    const a = await generateImage({ name: "docker.io/acme/app:1.0", seed: "snapshot-a" });
+    const b = await generateImage({ name: "docker.io/acme/app:2.0", seed: "snapshot-b" });
+    await writeOciLayout(dir, [a, b]);
+    const reader = await OciLayoutHome.open(dir);
+    const snapshot = await OciLayoutHome.open(dir, { snapshot: true });
+    const other = await OciLayoutHome.open(dir);
+    await other.putManifest("docker.io/acme/app", "3.0", { bytes: a.bytes, mediaType: a.descriptor.mediaType });
+    expect(await reader.tags("docker.io/acme/app")).toEqual(["1.0", "2.0", "3.0"]);
+    expect(await snapshot.tags("docker.io/acme/app")).toEqual(["1.0", "2.0"]);
+    await snapshot.putManifest("docker.io/acme/app", "4.0", { bytes: b.bytes, mediaType: b.descriptor.mediaType });
+    expect(await snapshot.tags("docker.io/acme/app")).toEqual(["1.0", "2.0", "3.0", "4.0"]);
+  });
+
   test("creating a layout in an empty directory; refusing a directory that is not a layout", async () => {
     const empty = fresh();
     await mkdir(empty);

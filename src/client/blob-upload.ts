@@ -29,6 +29,12 @@ export interface UploadOptions {
   session?: UploadSession;
   /** Attempts for the whole upload (resuming each time). Default 4. */
   attempts?: number;
+  /**
+   * With `chunkSize`: the bytes the registry holds, after each chunk it
+   * confirmed. Lower again when an upload resumes from fewer bytes than
+   * were confirmed, or starts over.
+   */
+  onProgress?: (committed: number) => void;
 }
 
 const OCTET = "application/octet-stream";
@@ -105,7 +111,7 @@ export async function uploadBlob(
     // Opening a session is an ordinary request the transport already retried: its failure is final.
     session ??= await openUploadSession(transport, repository);
     try {
-      if (options.chunkSize) await sendChunks(transport, repository, session, blob, source, offset, options.chunkSize, what);
+      if (options.chunkSize) await sendChunks(transport, repository, session, blob, source, offset, options.chunkSize, what, options.onProgress);
       else await sendRest(transport, repository, session, blob, source, offset, what);
       return;
     } catch (error) {
@@ -125,6 +131,7 @@ export async function uploadBlob(
         session = undefined;
         offset = 0;
       }
+      if (options.chunkSize) options.onProgress?.(offset);
     }
   }
 }
@@ -178,6 +185,7 @@ async function sendChunks(
   offset: number,
   chunkSize: number,
   what: string,
+  onProgress?: (committed: number) => void,
 ): Promise<void> {
   const size = Math.max(chunkSize, session.minChunkLength ?? 0);
   let location = session.location;
@@ -212,6 +220,7 @@ async function sendChunks(
       start = status.offset;
       body = chunk.body instanceof Blob ? chunk.body.slice(status.offset - chunk.start) : chunk.body.subarray(status.offset - chunk.start);
     }
+    onProgress?.(chunk.start + length);
   }
   const response = await transport.send({
     method: "PUT",

@@ -89,6 +89,20 @@ export interface BlobMounter {
   mountBlob(repository: string, fromRepository: string | undefined, digest: Digest): Promise<boolean>;
 }
 
+/**
+ * Sending a Blob body (a file, a slice of an archive) without reading it
+ * through JavaScript, reporting bytes on the way. A registry implements it:
+ * the body goes to the socket by sendfile, in one request that says
+ * nothing until it ends, so the bytes reported meanwhile are an estimate
+ * (`estimated`), corrected when the registry confirms. Other writers read
+ * every body as a stream anyway, so a caller who wants progress hands
+ * them a stream it counts itself.
+ */
+export interface BlobSender {
+  /** As putBlob; `onProgress` gets byte counts as they go (negative to take some back). */
+  sendBlob(repository: string, blob: BlobInput, body: Blob, onProgress: (bytes: number, estimated: boolean) => void): Promise<void>;
+}
+
 /** The OCI referrers API. */
 export interface ReferrersLister {
   referrers(repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[]>;
@@ -107,6 +121,7 @@ export interface Closable {
 
 export const canMount = (home: object): home is BlobMounter =>
   typeof (home as Partial<BlobMounter>).mountBlob === "function";
+export const canSendBlobs = (home: object): home is BlobSender => typeof (home as Partial<BlobSender>).sendBlob === "function";
 export const canListReferrers = (home: object): home is ReferrersLister =>
   typeof (home as Partial<ReferrersLister>).referrers === "function";
 export const canDelete = (home: object): home is ContentDeleter =>

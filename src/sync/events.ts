@@ -24,10 +24,12 @@ export type SyncEvent =
   /** An upload starts (mounts are reported when done: they are one small request). */
   | { type: "blob-started"; repository: string; digest: Digest; size: number; action: "push" }
   /**
-   * Bytes of a blob upload since the last event: as they stream, or all at
-   * the end for file bodies; negative to take back a failed attempt's bytes.
+   * Bytes of a blob upload since the last event: as they stream; for a
+   * file body sent to a registry in one request, `estimated` while it runs
+   * (at the rate of earlier uploads) and settled when the registry answers;
+   * negative to take back bytes that must be sent again or did not count.
    */
-  | { type: "blob-progress"; digest: Digest; bytes: number }
+  | { type: "blob-progress"; digest: Digest; bytes: number; estimated?: boolean }
   | { type: "blob-done"; repository: string; digest: Digest; size: number; action: "pushed" | "mounted" }
   /** A streamed upload failed in a way that may heal; it starts again from the source after a pause. */
   | { type: "blob-retry"; repository: string; digest: Digest; attempt: number; error: string }

@@ -20,7 +20,7 @@
  * Manifests are checked by the planner when read (plan.ts).
  */
 import { type Digest, DigestError } from "../digest/index.ts";
-import { canMount, OciError } from "../oci/index.ts";
+import { canMount, canSendBlobs, OciError } from "../oci/index.ts";
 import type { SyncContext } from "./context.ts";
 import { StepError, describeError } from "./describe-error.ts";
 import type { ImageOutcome, SyncSummary } from "./events.ts";
@@ -185,9 +185,13 @@ class Transfer {
   /**
    * One blob upload, tried again on a transient failure (a dropped
    * connection, 429, 5xx) by opening the source anew: a streamed body
-   * cannot be replayed by the client. File bodies are resumed by the
-   * destination's own client, so their failures are final here. A digest
-   * mismatch is never retried.
+   * cannot be replayed by the client. File bodies are resumed by a
+   * registry's own client, and a local home's failures (a full disk) do
+   * not heal, so their failures are final here. A digest mismatch is
+   * never retried.
+   *
+   * Progress: a streamed body is counted as it passes; a file body to a
+   * registry is reported by the home (see BlobSender).
    */
   async #uploadWithRetries(blob: BlobPlan): Promise<void> {
     const { ctx } = this;
@@ -201,19 +205,23 @@ class Transfer {
         throw new StepError(`blob ${blob.digest} (reading ${source.description})`, error);
       }
       let sent = 0;
-      const progress = (bytes: number) => {
+      const progress = (bytes: number, estimated = false) => {
         sent += bytes;
-        ctx.emit({ type: "blob-progress", digest: blob.digest, bytes });
+        ctx.emit({ type: "blob-progress", digest: blob.digest, bytes, ...(estimated ? { estimated } : {}) });
       };
-      // A file body goes to the destination untouched (sendfile, copy_file_range); a stream passes a tap
-      // that counts bytes and cuts the body when the run stops.
-      const body = content.blob ? content.blob() : content.stream().pipeThrough(streamTap({ signal: ctx.signal, onBytes: progress }));
+      const home = ctx.destination.home;
+      const descriptor = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
       try {
-        await untilAborted(
-          ctx.destination.home.putBlob(blob.repository, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, body),
-          ctx.signal,
-        );
-        if (content.blob) progress(blob.size);
+        if (content.blob && canSendBlobs(home)) {
+          // A file body to a registry goes untouched (sendfile); the home reports progress (estimated while it runs).
+          await untilAborted(home.sendBlob(blob.repository, descriptor, content.blob(), progress), ctx.signal);
+        } else {
+          // Every other home reads the body as a stream anyway (to hash it), file or not: a tap
+          // counts the bytes as they pass and cuts the body when the run stops.
+          const stream = content.blob ? content.blob().stream() : content.stream();
+          await untilAborted(home.putBlob(blob.repository, descriptor, stream.pipeThrough(streamTap({ signal: ctx.signal, onBytes: progress }))), ctx.signal);
+        }
+        if (sent !== blob.size) progress(blob.size - sent);
         return;
       } catch (error) {
         if (ctx.signal.aborted) throw error;

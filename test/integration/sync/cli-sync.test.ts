@@ -146,7 +146,10 @@ describe("stevedore sync", () => {
     expect(again.code).toBe(0);
     const events = again.stdout.trim().split("\n").map((l) => JSON.parse(l));
     const summary = events.at(-1);
-    expect(summary.images).toMatchObject({ synced: items.length, failed: 0 });
+    // An image whose last blob was among the first two may have been finished before the kill landed: then it is skipped.
+    expect(summary.images).toMatchObject({ failed: 0, cancelled: 0 });
+    expect(summary.images.synced + summary.images.skipped).toBe(items.length);
+    expect(summary.images.synced).toBeGreaterThan(0);
     expect(summary.blobs.skipped).toBeGreaterThanOrEqual(2);
     const key = (e: { repository: string; digest: string }) => `${e.repository} ${e.digest}`;
     const before = buffer.split("\n").filter((l) => l.includes('"type":"blob-done"')).map((l) => key(JSON.parse(l)));

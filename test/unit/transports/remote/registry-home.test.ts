@@ -1,6 +1,6 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { digestOf } from "../../../../src/digest/index.ts";
-import { canDelete, canListReferrers, canMount, isClosable, isWritable, MediaType, OciError } from "../../../../src/oci/index.ts";
+import { canDelete, canListReferrers, canMount, canSendBlobs, isClosable, isWritable, MediaType, OciError } from "../../../../src/oci/index.ts";
 import { openRegistry } from "../../../../src/transports/remote/index.ts";
 import { fakeServer, json } from "../../client/fake-server.ts";
 import { miniRegistry } from "../../client/mini-registry.ts";
@@ -105,4 +105,78 @@ test("an invalid repository name is NAME_INVALID at once, with no request", asyn
     }
   }
   expect(registry.requests).toEqual([]);
+});
+
+describe("sendBlob: a file body with progress", () => {
+  const estimate = { intervalMs: 10, cap: 0.95, learnFrom: 1000 };
+  /** A registry that answers each blob PUT after `ms`, as over a slow link; PUTs after the first `good` are DIGEST_INVALID. */
+  function slowRegistry(ms: number, good = Number.POSITIVE_INFINITY) {
+    let puts = 0;
+    return fakeServer(async (request, _body, url) => {
+      if (request.method === "POST") return new Response(null, { status: 202, headers: { location: `${url.pathname}1` } });
+      if (request.method !== "PUT") return json({});
+      await Bun.sleep(ms);
+      if (++puts > good) return json({ errors: [{ code: "DIGEST_INVALID", message: "digest did not match" }] }, { status: 400 });
+      return new Response(null, { status: 201 });
+    });
+  }
+
+  test("one request, sent whole; once an upload taught the rate, bytes are estimated while it runs, then settled", async () => {
+    using registry = slowRegistry(150);
+    const home = openRegistry(registry.host, { ...fast, progressEstimate: estimate });
+    expect(canSendBlobs(home)).toBe(true);
+    const first = crypto.getRandomValues(new Uint8Array(30_000));
+    const firstProgress: [number, boolean][] = [];
+    await home.sendBlob("app", { digest: digestOf(first), size: first.byteLength }, new Blob([first]), (n, e) => firstProgress.push([n, e]));
+    // No rate known yet: nothing until the registry answers.
+    expect(firstProgress).toEqual([[30_000, false]]);
+
+    const second = crypto.getRandomValues(new Uint8Array(60_000));
+    const progress: [number, boolean][] = [];
+    await home.sendBlob("app", { digest: digestOf(second), size: second.byteLength }, new Blob([second]), (n, e) => progress.push([n, e]));
+    const estimated = progress.filter(([, e]) => e).map(([n]) => n);
+    expect(estimated.length).toBeGreaterThan(1);
+    expect(estimated.every((n) => n > 0)).toBe(true);
+    expect(estimated.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(60_000 * 0.95);
+    expect(progress.at(-1)![1]).toBe(false);
+    expect(progress.reduce((a, [n]) => a + n, 0)).toBe(60_000);
+    expect(registry.requests.filter((r) => r.path.includes("/blobs/")).map((r) => r.method)).toEqual(["POST", "PUT", "POST", "PUT"]);
+  });
+
+  test("a failed upload takes back what was estimated", async () => {
+    using registry = slowRegistry(100, 1);
+    const home = openRegistry(registry.host, { ...fast, progressEstimate: estimate });
+    const first = crypto.getRandomValues(new Uint8Array(20_000));
+    await home.sendBlob("app", { digest: digestOf(first), size: first.byteLength }, new Blob([first]), () => {});
+    const data = crypto.getRandomValues(new Uint8Array(20_000));
+    const progress: number[] = [];
+    const error = await home.sendBlob("app", { digest: digestOf(data), size: data.byteLength }, new Blob([data]), (n) => progress.push(n)).catch((e) => e);
+    expect([error instanceof OciError, error.code]).toEqual([true, "DIGEST_INVALID"]);
+    expect(progress.filter((n) => n > 0).length).toBeGreaterThan(0);
+    expect(progress.reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  test("with chunked uploads configured, each chunk the registry confirms is the progress", async () => {
+    using registry = miniRegistry();
+    const home = openRegistry(registry.host, { ...fast, upload: { chunkSize: 1000 }, progressEstimate: estimate });
+    const data = crypto.getRandomValues(new Uint8Array(2500));
+    const progress: [number, boolean][] = [];
+    await home.sendBlob("app", { digest: digestOf(data), size: 2500 }, new Blob([data]), (n, e) => progress.push([n, e]));
+    expect(progress).toEqual([
+      [1000, false],
+      [1000, false],
+      [500, false],
+    ]);
+  });
+
+  test("the session a mount opened is used", async () => {
+    using registry = miniRegistry();
+    const home = openRegistry(registry.host, fast);
+    const data = crypto.getRandomValues(new Uint8Array(5000));
+    const digest = digestOf(data);
+    expect(await home.mountBlob("app", "base", digest)).toBe(false);
+    await home.sendBlob("app", { digest, size: 5000 }, new Blob([data]), () => {});
+    expect(registry.requests.filter((r) => r.method === "POST").length).toBe(1);
+    expect(await home.statBlob("app", digest)).toBe(5000);
+  });
 });

@@ -6,7 +6,6 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { rootCertificates } from "node:tls";
 import { systemErrorReason } from "../oci/index.ts";
 import type { RegistryEndpoint } from "./endpoint.ts";
 
@@ -72,7 +71,8 @@ export function loadTlsSettings(endpoint: RegistryEndpoint, options: TlsFileOpti
     }
   }
   return {
-    ...(cas.length ? { ca: [...rootCertificates, ...cas] } : {}),
+    // node:tls only when a CA is added: importing it builds the bundled root certificates at every start.
+    ...(cas.length ? { ca: [...process.getBuiltinModule("node:tls").rootCertificates, ...cas] } : {}),
     ...(cert ? { cert, key } : {}),
     rejectUnauthorized: !options.insecure,
     hasMaterial: cas.length > 0 || cert !== undefined,

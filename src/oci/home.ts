@@ -94,13 +94,24 @@ export interface BlobMounter {
  * through JavaScript, reporting bytes on the way. A registry implements it:
  * the body goes to the socket by sendfile, in one request that says
  * nothing until it ends, so the bytes reported meanwhile are an estimate
- * (`estimated`), corrected when the registry confirms. Other writers read
+ * (`estimated`), corrected when the registry confirms. The embedded store
+ * implements it too: it reads the file in pieces through a buffer of its
+ * own, no stream, and reports what it has written. Other writers read
  * every body as a stream anyway, so a caller who wants progress hands
  * them a stream it counts itself.
  */
 export interface BlobSender {
-  /** As putBlob; `onProgress` gets byte counts as they go (negative to take some back). */
-  sendBlob(repository: string, blob: BlobInput, body: Blob, onProgress: (bytes: number, estimated: boolean) => void): Promise<void>;
+  /**
+   * As putBlob; `onProgress` gets byte counts as they go (negative to take
+   * some back). An abort of `signal` stops the work and nothing is stored.
+   */
+  sendBlob(
+    repository: string,
+    blob: BlobInput,
+    body: Blob,
+    onProgress: (bytes: number, estimated: boolean) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 /** The OCI referrers API. */

@@ -214,16 +214,18 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
    * reporting bytes as they are written. A driver that stages files
    * itself reads the body in pieces through one buffer, without a stream
    * (an import's memory no longer grows by a stream's chunks per
-   * transfer); others read it as a stream. Verified as in putBlob.
+   * transfer); others read it as a stream. Verified as in putBlob; an
+   * abort of `signal` stops it between pieces, and nothing is stored.
    */
-  async sendBlob(repository: string, blob: BlobInput, body: Blob, onProgress: (bytes: number) => void): Promise<void> {
+  async sendBlob(repository: string, blob: BlobInput, body: Blob, onProgress: (bytes: number) => void, signal?: AbortSignal): Promise<void> {
     checkRepository(repository);
     checkVerifiable(blob.digest);
     if (canStageFiles(this.driver) && !(await this.#stored(blob.digest))) {
-      return this.#storeFile(repository, blob, body, this.driver, onProgress);
+      return this.#storeFile(repository, blob, body, this.driver, onProgress, signal);
     }
     const counted = new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
+        if (signal?.aborted) return controller.error(signal.reason);
         controller.enqueue(chunk);
         onProgress(chunk.byteLength);
       },
@@ -233,7 +235,14 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
   }
 
   /** Stage a file body through the driver, hashing the pieces as they pass; then commit as any blob. */
-  async #storeFile(repository: string, blob: BlobInput, body: Blob, driver: FileStager, onProgress: (bytes: number) => void): Promise<void> {
+  async #storeFile(
+    repository: string,
+    blob: BlobInput,
+    body: Blob,
+    driver: FileStager,
+    onProgress: (bytes: number) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const { digest } = blob;
     // A Blob knows its size: a wrong one is refused before a byte is read.
     if (blob.size !== undefined && body.size !== blob.size) {
@@ -245,6 +254,7 @@ export class Store implements ImageHome, BlobMounter, ReferrersLister, ContentDe
     let size: number;
     try {
       size = await driver.stageFile(id, body, (piece) => {
+        signal?.throwIfAborted();
         hasher.update(piece);
         unreported += piece.byteLength;
         if (unreported >= PROGRESS_STEP) {

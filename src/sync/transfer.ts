@@ -213,8 +213,9 @@ class Transfer {
       const descriptor = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
       try {
         if (content.blob && canSendBlobs(home)) {
-          // A file body to a registry goes untouched (sendfile); the home reports progress (estimated while it runs).
-          await untilAborted(home.sendBlob(blob.repository, descriptor, content.blob(), progress), ctx.signal);
+          // A file body goes to a registry untouched (sendfile), to the store through its own buffer;
+          // the home reports progress (a registry's estimated while it runs).
+          await untilAborted(home.sendBlob(blob.repository, descriptor, content.blob(), progress, ctx.signal), ctx.signal);
         } else {
           // Every other home reads the body as a stream anyway (to hash it), file or not: a tap
           // counts the bytes as they pass and cuts the body when the run stops.

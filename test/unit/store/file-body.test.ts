@@ -110,3 +110,23 @@ test("a wrong size, a wrong digest and a file that shrank while read: refused, n
   await store.putBlob("app", { digest, size: SIZE }, streamOf(bytes));
   expect(await store.statBlob("app", digest)).toBe(SIZE);
 });
+
+test("sendBlob stops when its signal is aborted: the reason is the error, nothing stored, nothing left", async () => {
+  await using dir = await tempDir();
+  await using store = await openStore(join(dir.path, "store"));
+  const bytes = new Uint8Array(randomBytes(9 * 1024 * 1024));
+  const file = join(dir.path, "layer");
+  await writeFile(file, bytes);
+  const digest = digestOf(bytes);
+  const stop = new AbortController();
+  const reported: number[] = [];
+  const sending = store.sendBlob("app", { digest, size: bytes.byteLength }, Bun.file(file), (n) => {
+    reported.push(n);
+    stop.abort(new Error("received SIGINT"));
+  }, stop.signal);
+  await expect(sending).rejects.toThrow("received SIGINT");
+  expect(reported.reduce((a, b) => a + b, 0)).toBeLessThan(bytes.byteLength);
+  expect(await store.statBlob("app", digest)).toBeUndefined();
+  expect(await readdir(join(dir.path, "store", "uploads"))).toEqual([]);
+  expect(await readdir(join(dir.path, "store", "blobs"))).toEqual([]);
+});

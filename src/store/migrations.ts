@@ -149,6 +149,12 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** The table that records which migrations ran. */
+export const SCHEMA_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  applied_at BIGINT NOT NULL
+)`;
+
 /**
  * Bring the schema up to date. Migrations run one process at a time, with
  * the applied versions read under the lock: on PostgreSQL an advisory
@@ -163,10 +169,7 @@ export async function migrate(sql: SQL, dialect: Dialect): Promise<void> {
     if (dialect.name === "postgres") {
       await tx`SELECT 1 AS x FROM (SELECT pg_advisory_xact_lock(hashtextextended('stevedore schema migrations', 0))) AS l`;
     }
-    await tx.unsafe(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version INTEGER PRIMARY KEY,
-      applied_at BIGINT NOT NULL
-    )`);
+    await tx.unsafe(SCHEMA_MIGRATIONS_TABLE);
     for (const migration of pending(await appliedVersions(tx))) {
       for (const statement of migration.statements(dialect)) await tx.unsafe(statement);
       await tx`INSERT INTO schema_migrations (version, applied_at) VALUES (${migration.version}, ${Date.now()})`;

@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import { link, open, readdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fsyncDir, isNotFound } from "./durable.ts";
-import { DIALECTS, migrate } from "./migrations.ts";
+import { DIALECTS, MIGRATIONS, SCHEMA_MIGRATIONS_TABLE } from "./migrations.ts";
 
 /** `metadata.db.creating-<pid>-<random>`: a database being built, by that process. */
 const CREATING = ".creating-";
@@ -38,7 +38,8 @@ export async function createSqliteFile(file: string): Promise<void> {
       // Nothing here has to survive a crash before the link below: one flush at the end does.
       await sql`PRAGMA synchronous = OFF`;
       await sql`PRAGMA journal_mode = WAL`;
-      await migrate(sql, DIALECTS.sqlite);
+      // Every migration in one script, one statement call: a new file has none applied.
+      await sql.unsafe(creationScript(Date.now()));
     } finally {
       // Closing checkpoints the WAL into the file and removes it.
       await sql.close();
@@ -64,6 +65,17 @@ export async function createSqliteFile(file: string): Promise<void> {
   } finally {
     await removeWithCompanions(temp);
   }
+}
+
+/** What migrate() runs on an empty database, as one script (numbers only are interpolated). */
+function creationScript(now: number): string {
+  const statements = [
+    "BEGIN IMMEDIATE",
+    SCHEMA_MIGRATIONS_TABLE,
+    ...MIGRATIONS.flatMap((m) => [...m.statements(DIALECTS.sqlite), `INSERT INTO schema_migrations (version, applied_at) VALUES (${m.version}, ${now})`]),
+    "COMMIT",
+  ];
+  return `${statements.join(";\n")};`;
 }
 
 async function exists(file: string): Promise<boolean> {

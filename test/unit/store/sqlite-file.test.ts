@@ -9,7 +9,7 @@ import { SQL } from "bun";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Metadata } from "../../../src/store/metadata.ts";
-import { MIGRATIONS } from "../../../src/store/migrations.ts";
+import { DIALECTS, MIGRATIONS, migrate } from "../../../src/store/migrations.ts";
 import { createSqliteFile } from "../../../src/store/sqlite-file.ts";
 import { tempDir } from "./fixtures.ts";
 
@@ -32,6 +32,27 @@ test("a new database: migrated, WAL, and nothing else in the directory", async (
   await createSqliteFile(file);
   expect(await readdir(dir.path)).toEqual(["metadata.db"]);
   expect(await inspect(file)).toEqual({ journal: "wal", versions: ALL_VERSIONS });
+});
+
+test("the schema is the one migrating an empty database in place gives", async () => {
+  await using dir = await tempDir();
+  const created = join(dir.path, "created.db");
+  await createSqliteFile(created);
+  const migrated = join(dir.path, "migrated.db");
+  const sql = new SQL({ adapter: "sqlite", filename: migrated });
+  await migrate(sql, DIALECTS.sqlite);
+  await sql.close();
+  const schema = async (file: string) => {
+    const db = new SQL({ adapter: "sqlite", filename: file });
+    try {
+      return [...(await db`SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name`)];
+    } finally {
+      await db.close();
+    }
+  };
+  const expected = await schema(migrated);
+  expect(expected.length).toBeGreaterThan(10);
+  expect(await schema(created)).toEqual(expected);
 });
 
 test("an existing file is left as it is", async () => {

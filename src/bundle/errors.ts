@@ -12,13 +12,3 @@ export class BundleError extends Error {
     super(message);
   }
 }
-
-/** A line of an image list that cannot be used; the message starts with `FILE:LINE:`. */
-export class ImageListError extends BundleError {
-  constructor(
-    readonly where: string,
-    readonly problem: string,
-  ) {
-    super(`${where}: ${problem}`);
-  }
-}

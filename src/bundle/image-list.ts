@@ -1,27 +1,13 @@
 /**
- * The images a bundle holds, from the command line and image list files.
- *
- *   # images.txt: one reference per line; `#` starts a comment
- *   nginx:1.25
- *   quay.io/prometheus/node-exporter:v1.8.0   # the exporter
- *
- *   # images.yaml: entries are references, or objects that pin a digest
- *   # (the tag then only names the image) and the platforms to keep
- *   images:
- *     - nginx:1.25
- *     - image: quay.io/prometheus/node-exporter:v1.8.0
- *       digest: sha256:…
- *       platforms: [linux/amd64, linux/arm64]
- *
- * Every reference is normalised as docker does (`nginx` is
- * `docker.io/library/nginx:latest`). Errors name the file and line.
+ * The images a bundle holds, from the command line and image list files
+ * (the list formats are transports' image-list.ts, shared with `gc --keep`
+ * and `rewrite`).
  */
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { z } from "zod";
-import { type Digest, isDigest } from "../digest/index.ts";
-import { formatPlatform, parsePlatform, type Platform, PlatformError } from "../oci/index.ts";
-import { parseNormalizedReference, type Reference, ReferenceError } from "../reference/index.ts";
-import { ImageListError } from "./errors.ts";
+import { formatPlatform, type Platform } from "../oci/index.ts";
+import type { Reference } from "../reference/index.ts";
+import { ImageListError, parseListedReference } from "../transports/index.ts";
+
+export { ImageListError, parseImageList } from "../transports/index.ts";
 
 export interface ImageRequest {
   /** Normalised; `latest` added when neither a tag nor a digest was given. A digest pins the content. */
@@ -37,108 +23,9 @@ export function refNameOf(name: Reference): string {
   return name.tag ? `${name.name}:${name.tag}` : `${name.name}@${name.digest}`;
 }
 
-/** Parse one reference; `origin` names it in the error. */
-export function parseImageReference(text: string, origin: string): Reference {
-  try {
-    return parseNormalizedReference(text.startsWith("docker://") ? text.slice("docker://".length) : text).withDefaultTag();
-  } catch (error) {
-    if (error instanceof ReferenceError) throw new ImageListError(origin, error.describe());
-    throw error;
-  }
-}
-
 /** References given as command-line arguments. */
 export function imagesFromArguments(args: string[]): ImageRequest[] {
-  return args.map((text, i) => ({ name: parseImageReference(text, `argument ${i + 1}`), origin: `argument ${i + 1}` }));
-}
-
-/** An image list's text: YAML when the file name ends in .yaml or .yml, else one reference per line. */
-export function parseImageList(text: string, file: string): ImageRequest[] {
-  return /\.ya?ml$/i.test(file) ? parseYamlList(text, file) : parseTextList(text, file);
-}
-
-function parseTextList(text: string, file: string): ImageRequest[] {
-  const out: ImageRequest[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, "").trim();
-    if (line === "") return;
-    const origin = `${file}:${i + 1}`;
-    if (/\s/.test(line)) throw new ImageListError(origin, `expected one image reference, got ${JSON.stringify(line)}`);
-    if (line === "images:") throw new ImageListError(origin, `this looks like YAML; name the file *.yaml`);
-    out.push({ name: parseImageReference(line, origin), origin });
-  });
-  return out;
-}
-
-const platformList = z.union([z.string(), z.array(z.string())]).transform((v) => (typeof v === "string" ? [v] : v));
-
-const entrySchema = z.union([
-  z.string().min(1),
-  z.strictObject({
-    image: z.string().min(1),
-    digest: z.string().optional(),
-    platforms: platformList.optional(),
-    platform: platformList.optional(),
-  }),
-]);
-
-const listSchema = z.strictObject({ images: z.array(entrySchema) });
-
-function parseYamlList(text: string, file: string): ImageRequest[] {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const lineOf = (node: Node | undefined | null) => (node?.range ? lineCounter.linePos(node.range[0]).line : undefined);
-  const at = (line: number | undefined) => (line === undefined ? file : `${file}:${line}`);
-  const error = doc.errors[0];
-  if (error) {
-    throw new ImageListError(at(lineCounter.linePos(error.pos[0]).line), `invalid YAML: ${error.message.replace(/ at line \d+, column \d+.*$/s, "")}`);
-  }
-  const value: unknown = doc.toJS();
-  if (typeof value !== "object" || value === null || Array.isArray(value) || !("images" in value)) {
-    throw new ImageListError(at(lineOf(doc.contents as Node | null) ?? 1), "expected `images:` with a list of references or {image, digest, platforms}");
-  }
-  const result = listSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    // The deepest node the issue's path reaches, for its line.
-    let line: number | undefined;
-    for (let depth = issue.path.length; depth >= 0 && line === undefined; depth--) {
-      const path = issue.path.slice(0, depth) as (string | number)[];
-      const node = depth === 0 ? doc.contents : (doc.getIn(path, true) as Node | undefined);
-      line = lineOf(node);
-    }
-    const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
-    throw new ImageListError(at(line), `${where}${issue.message}`);
-  }
-  const items = doc.getIn(["images"], true);
-  return result.data.images.map((entry, i) => {
-    const node = isSeq(items) ? (items.items[i] as Node | undefined) : undefined;
-    const origin = at(lineOf(node));
-    if (typeof entry === "string") return { name: parseImageReference(entry, origin), origin };
-    let name = parseImageReference(entry.image, origin);
-    if (entry.digest !== undefined) {
-      const digestLine = isMap(node) ? lineOf(node.get("digest", true) as Node | undefined) : undefined;
-      const digestOrigin = at(digestLine ?? lineOf(node));
-      if (!isDigest(entry.digest)) throw new ImageListError(digestOrigin, `invalid digest ${JSON.stringify(entry.digest)}`);
-      if (name.digest && name.digest !== entry.digest) {
-        throw new ImageListError(digestOrigin, `${JSON.stringify(entry.image)} already pins ${name.digest}, not ${entry.digest}`);
-      }
-      name = name.withDigest(entry.digest as Digest);
-    }
-    if (entry.platform !== undefined && entry.platforms !== undefined) throw new ImageListError(origin, "give platforms or platform, not both");
-    const texts = entry.platforms ?? entry.platform;
-    if (texts === undefined) return { name, origin };
-    if (texts.length === 0) throw new ImageListError(origin, "platforms is empty; leave it out to keep every platform");
-    const platforms = texts.map((t) => {
-      try {
-        return parsePlatform(t);
-      } catch (error) {
-        if (error instanceof PlatformError) throw new ImageListError(origin, error.message);
-        throw error;
-      }
-    });
-    return { name, origin, platforms };
-  });
+  return args.map((text, i) => ({ name: parseListedReference(text, `argument ${i + 1}`), origin: `argument ${i + 1}` }));
 }
 
 /**

@@ -11,12 +11,9 @@
  *
  * A bundle entry keeps its tag and its manifest digest.
  */
-import { open, readFile, stat } from "node:fs/promises";
-import { BundleError, ImageListError, openBundleFiles, parseImageList, parseIndex, readIndexBytes } from "../bundle/index.ts";
-import { Annotation, type Descriptor, systemErrorReason } from "../oci/index.ts";
-import { parseNormalizedReference, type Reference, ReferenceError } from "../reference/index.ts";
+import type { Reference } from "../reference/index.ts";
 import type { KeepEntry } from "../store/index.ts";
-import { joinPath } from "../transports/index.ts";
+import { joinPath, readImageList, TransportError } from "../transports/index.ts";
 import { CommandError } from "./command.ts";
 
 export interface KeepSources {
@@ -29,55 +26,19 @@ export interface KeepSources {
 export async function readKeepSources(paths: string[], prefix?: string): Promise<KeepSources> {
   const out: KeepSources = { entries: [], warnings: [] };
   for (const path of paths) {
+    let listing;
     try {
-      if (await isBundle(path)) await readBundle(path, prefix, out);
-      else readList(path, await readText(path), prefix, out);
+      listing = await readImageList(path, "keep list");
     } catch (error) {
-      if (error instanceof BundleError) throw new CommandError(`gc: ${error.message}`);
+      if (error instanceof TransportError) throw new CommandError(`gc: ${error.message}`);
       throw error;
+    }
+    for (const image of listing.images) out.entries.push(entryFor(image.name, image.origin, prefix));
+    for (const { origin, refName } of listing.unnamed) {
+      out.warnings.push(`${origin}: ${JSON.stringify(refName)} names no repository; nothing can be kept for it`);
     }
   }
   return out;
-}
-
-function readList(path: string, text: string, prefix: string | undefined, out: KeepSources): void {
-  for (const request of parseImageList(text, path)) out.entries.push(entryFor(request.name, request.origin, prefix));
-}
-
-async function readBundle(path: string, prefix: string | undefined, out: KeepSources): Promise<void> {
-  const files = await openBundleFiles(path);
-  const { bytes } = await readIndexBytes(files);
-  parseIndex(bytes, path).forEach((descriptor, i) => {
-    const origin = `${path}: index.json manifests[${i}]`;
-    const name = nameOf(descriptor);
-    if (name === undefined) {
-      // Referrers (signatures, SBOMs) have no name of their own: they stay with their subject.
-      if (!descriptor.annotations?.[Annotation.refName] && !descriptor.annotations?.[Annotation.containerdImageName]) return;
-      out.warnings.push(`${origin}: ${JSON.stringify(refNameText(descriptor))} names no repository; nothing can be kept for it`);
-      return;
-    }
-    let ref: Reference;
-    try {
-      ref = parseNormalizedReference(name);
-    } catch (error) {
-      if (error instanceof ReferenceError) throw new ImageListError(origin, error.describe());
-      throw error;
-    }
-    out.entries.push(entryFor(ref.withDigest(descriptor.digest), origin, prefix));
-  });
-}
-
-/** The full name of an entry: containerd's annotation, else ref.name unless it is a bare tag. */
-function nameOf(descriptor: Descriptor): string | undefined {
-  const annotations = descriptor.annotations ?? {};
-  for (const value of [annotations[Annotation.containerdImageName], annotations[Annotation.refName]]) {
-    if (value !== undefined && /[/:@]/.test(value)) return value;
-  }
-  return undefined;
-}
-
-function refNameText(descriptor: Descriptor): string {
-  return descriptor.annotations?.[Annotation.refName] ?? descriptor.annotations?.[Annotation.containerdImageName] ?? "";
 }
 
 export function entryFor(ref: Reference, origin: string, prefix?: string): KeepEntry {
@@ -89,31 +50,4 @@ export function entryFor(ref: Reference, origin: string, prefix?: string): KeepE
     name: ref.toString(),
     origin,
   };
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    throw new CommandError(`gc: Cannot read keep list ${JSON.stringify(path)}: ${systemErrorReason(error)}`);
-  }
-}
-
-/** A directory (an OCI layout) or a tar (its header has `ustar` at byte 257) is a bundle; anything else a list. */
-async function isBundle(path: string): Promise<boolean> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    throw new CommandError(`gc: Cannot read keep list ${JSON.stringify(path)}: ${systemErrorReason(error)}`);
-  }
-  if (info.isDirectory()) return true;
-  const file = await open(path, "r");
-  try {
-    const header = Buffer.alloc(512);
-    const { bytesRead } = await file.read(header, 0, 512, 0);
-    return bytesRead === 512 && header.subarray(257, 262).toString("latin1") === "ustar";
-  } finally {
-    await file.close();
-  }
 }

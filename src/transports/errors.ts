@@ -27,3 +27,13 @@ export class TransportError extends Error {
 export function quote(value: string): string {
   return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
 }
+
+/** A line of an image list, or an entry of a bundle's index.json, that cannot be used; the message starts with `FILE:LINE:`. */
+export class ImageListError extends TransportError {
+  constructor(
+    readonly where: string,
+    readonly problem: string,
+  ) {
+    super("invalid-content", `${where}: ${problem}`);
+  }
+}

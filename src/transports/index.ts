@@ -1,9 +1,11 @@
 export * from "./endpoint.ts";
 export * from "./layout/delta-base.ts";
 export * from "./errors.ts";
+export * from "./image-list.ts";
 export * from "./naming.ts";
 export * from "./open-endpoint.ts";
 export * from "./path-prefix.ts";
+export * from "./read-image-list.ts";
 export * from "./scan-naming.ts";
 export * from "./transport-spec.ts";
 export { DockerArchiveHome } from "./docker-archive/docker-archive-home.ts";

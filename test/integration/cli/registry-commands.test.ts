@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { run } from "../../../src/cli/run.ts";
 import { type DockerRegistry, startDockerRegistry } from "../../helpers/docker-registry.ts";
 import { generateImage, generateMultiArch, type GeneratedManifest } from "../../helpers/images.ts";
 import { pushImages, skopeo } from "../../helpers/skopeo.ts";
+import { runCli } from "../../unit/cli/run.ts";
 
 const MAIN = resolve(import.meta.dir, "../../../src/main.ts");
 let plain: DockerRegistry;
@@ -36,20 +36,8 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-async function cli(argv: string[], env: Record<string, string> = {}, stdin?: string) {
-  let stdout = "";
-  let stderr = "";
-  const code = await run({
-    argv,
-    stdout: { write: (t) => void (stdout += t) },
-    stderr: { write: (t) => void (stderr += t) },
-    env: { PATH: process.env.PATH, HOME: home, ...env },
-    signal: new AbortController().signal,
-    interactive: false,
-    ...(stdin !== undefined ? { stdin: new Blob([stdin]).stream() } : {}),
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[], env: Record<string, string> = {}, stdin?: string) =>
+  runCli(argv, { env: { PATH: process.env.PATH, HOME: home, ...env }, ...(stdin !== undefined ? { stdin } : {}) });
 
 describe("querying a registry", () => {
   test("ls and tags", async () => {

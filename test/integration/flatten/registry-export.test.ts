@@ -3,11 +3,11 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run } from "../../../src/cli/run.ts";
 import { flattenImage } from "../../../src/flatten/index.ts";
 import { openRegistry } from "../../../src/transports/remote/index.ts";
 import { startDockerRegistry } from "../../helpers/docker-registry.ts";
 import { generateIndex } from "../../helpers/images.ts";
+import { runCli } from "../../unit/cli/run.ts";
 import { dir, file, hardlink, homeWith, imageOf, layerOf, memorySink, opaque, whiteout } from "../../unit/flatten/flatten-fixtures.ts";
 
 const work = await mkdtemp(join(tmpdir(), "export-registry-"));
@@ -38,15 +38,7 @@ test("export from a registry, picking the platform from an index", async () => {
   const expected = memorySink();
   await flattenImage(memory, "test/img", "1", expected.stream, { platform: { os: "linux", architecture: "amd64" } });
   const out = join(work, "rootfs.tar");
-  let stderr = "";
-  const code = await run({
-    argv: ["export", `docker://${registry.host}/test/img:1`, "-o", out, "--platform", "linux/amd64"],
-    stdout: { write: () => undefined },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal: new AbortController().signal,
-    interactive: false,
-  });
+  const { code, stderr } = await runCli(["export", `docker://${registry.host}/test/img:1`, "-o", out, "--platform", "linux/amd64"]);
   expect({ code, stderr }).toEqual({
     code: 0,
     stderr: `docker://${registry.host}/test/img:1@${amd.descriptor.digest} linux/amd64: 2 layers -> ${out}: 6 entries, 2 files, 2.9 MiB\n`,

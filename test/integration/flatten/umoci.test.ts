@@ -8,9 +8,9 @@ import { afterAll, expect, test } from "bun:test";
 import { lstat, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run } from "../../../src/cli/run.ts";
 import { writeOciLayout } from "../../helpers/images.ts";
 import { dir, file, hardlink, imageOf, layerOf, opaque, type OutEntry, readEntries, symlink, whiteout } from "../../unit/flatten/flatten-fixtures.ts";
+import { runCli } from "../../unit/cli/run.ts";
 
 const work = await mkdtemp(join(tmpdir(), "flatten-umoci-"));
 afterAll(() => rm(work, { recursive: true, force: true }));
@@ -159,15 +159,7 @@ async function umoci(args: string[]): Promise<void> {
 test("export gives the tree umoci unpacks", async () => {
   const layout = await buildLayout();
   const out = join(work, "rootfs.tar");
-  let stderr = "";
-  const code = await run({
-    argv: ["export", `oci:${layout}:1`, "-o", out],
-    stdout: { write: () => undefined },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal: new AbortController().signal,
-    interactive: false,
-  });
+  const { code, stderr } = await runCli(["export", `oci:${layout}:1`, "-o", out]);
   expect({ code, stderr: stderr.replace(/sha256:[0-9a-f]+/, "D") }).toEqual({
     code: 0,
     stderr: `oci:${layout}:1@D linux/amd64: 3 layers -> ${out}: 35 entries, 12 files, 0.0 MiB\n`,

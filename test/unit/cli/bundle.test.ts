@@ -4,27 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBundle, imagesFromArguments } from "../../../src/bundle/index.ts";
-import { run } from "../../../src/cli/run.ts";
 import { digestOf, encodedOf } from "../../../src/digest/index.ts";
 import { OciLayoutHome } from "../../../src/transports/index.ts";
 import { generateRelease, type GeneratedManifest, writeOciLayout } from "../../helpers/images.ts";
+import { runCli } from "./run.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bundle-cli-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await run({
-    argv,
-    stdout: { write: (t) => void (stdout += t) },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal: new AbortController().signal,
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 describe("usage", () => {
   beforeAll(() => writeFileSync(join(dir, "notes.txt"), "not a bundle"));

@@ -3,26 +3,14 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run } from "../../../src/cli/run.ts";
 import { buildTar, writeOciLayout } from "../../helpers/images.ts";
 import { dir, file, imageOf, layerOf, readEntries } from "../flatten/flatten-fixtures.ts";
+import { runCli } from "./run.ts";
 
 const work = await mkdtemp(join(tmpdir(), "export-cli-"));
 afterAll(() => rm(work, { recursive: true, force: true }));
 
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await run({
-    argv,
-    stdout: { write: (t) => void (stdout += t) },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal: new AbortController().signal,
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 const good = await imageOf([await layerOf([dir("app"), file("app/run", "v1")]), await layerOf([file("app/run", "v2")])], {
   name: "docker.io/acme/app:1.0",

@@ -2,25 +2,13 @@
 import { expect, test } from "bun:test";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { run } from "../../../src/cli/run.ts";
 import { blobPath, Store } from "../../../src/store/index.ts";
 import { pushTree } from "../../helpers/home-contract.ts";
 import { generateImage, writeOciLayout } from "../../helpers/images.ts";
 import { blob, streamOf, tempDir } from "../store/fixtures.ts";
+import { runCli } from "./run.ts";
 
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await run({
-    argv,
-    stdout: { write: (t) => void (stdout += t) },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal: new AbortController().signal,
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 test("a sound store: exit 0 and one summary line; damage: exit 1, each problem with what to do; --repair fixes what is safe", async () => {
   await using dir = await tempDir();

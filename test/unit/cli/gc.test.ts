@@ -2,25 +2,13 @@
 import { describe, expect, test } from "bun:test";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { run } from "../../../src/cli/run.ts";
 import { Store } from "../../../src/store/index.ts";
 import { pushTree } from "../../helpers/home-contract.ts";
 import { generateImage, generateLayer, type GeneratedManifest, writeOciLayout } from "../../helpers/images.ts";
 import { tempDir } from "../store/fixtures.ts";
+import { runCli } from "./run.ts";
 
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await run({
-    argv,
-    stdout: { write: (t) => void (stdout += t) },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal: new AbortController().signal,
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 /** A store holding two releases of an app and a database, sharing a base layer. */
 async function filledStore(root: string) {

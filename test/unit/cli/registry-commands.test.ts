@@ -3,22 +3,10 @@ import { expect, test } from "bun:test";
 import { UsageError } from "../../../src/cli/command.ts";
 import { parseImageArgument, parseRegistryArgument } from "../../../src/cli/image-argument.ts";
 import { registryOptions } from "../../../src/cli/registry-flags.ts";
-import { run } from "../../../src/cli/run.ts";
+import { runCli } from "./run.ts";
 
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await run({
-    argv,
-    stdout: { write: (t) => void (stdout += t) },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal: new AbortController().signal,
-    interactive: false,
-    stdin: new Blob([""]).stream(),
-  });
-  return { code, stdout, stderr };
-}
+// An empty standard input: nothing waits on the test process's own.
+const cli = (...argv: string[]) => runCli(argv, { stdin: "" });
 
 test.each([
   [["ls"], "ls: expected one REGISTRY"],

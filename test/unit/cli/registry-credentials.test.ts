@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run } from "../../../src/cli/run.ts";
 import { openRegistry } from "../../../src/transports/remote/index.ts";
 import { pushTree } from "../../helpers/home-contract.ts";
 import { generateImage } from "../../helpers/images.ts";
 import { miniRegistry } from "../client/mini-registry.ts";
+import { runCli } from "./run.ts";
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 
@@ -36,9 +36,8 @@ async function guardedRegistry(user: string, password: string, withImage = true)
   return Object.assign(registry, { seen });
 }
 
+/** Run the CLI with `stdin` as standard input, counting whether the command read it. */
 async function cli(argv: string[], stdin = "") {
-  let stdout = "";
-  let stderr = "";
   let reads = 0;
   const input = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -47,16 +46,7 @@ async function cli(argv: string[], stdin = "") {
       controller.close();
     },
   });
-  const code = await run({
-    argv,
-    stdout: { write: (t) => void (stdout += t) },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal: new AbortController().signal,
-    interactive: false,
-    stdin: input,
-  });
-  return { code, stdout, stderr, reads };
+  return { ...(await runCli(argv, { stdin: input })), reads };
 }
 
 let dir: string;

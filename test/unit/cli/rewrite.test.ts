@@ -3,25 +3,13 @@ import { afterAll, expect, test } from "bun:test";
 import { chmod, lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { run } from "../../../src/cli/run.ts";
+import { runCli } from "./run.ts";
 
 const dir = await mkdtemp(join(tmpdir(), "rewrite-cli-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 const MAIN = resolve(import.meta.dir, "../../../src/main.ts");
 
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await run({
-    argv,
-    stdout: { write: (t) => void (stdout += t) },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal: new AbortController().signal,
-    interactive: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment

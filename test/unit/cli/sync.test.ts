@@ -1,6 +1,6 @@
 /** `stevedore sync` and `stevedore push` over in-memory endpoints: output, exit codes, usage errors. */
 import { describe, expect, test } from "bun:test";
-import { type CommandContext, UsageError } from "../../../src/cli/command.ts";
+import { UsageError } from "../../../src/cli/command.ts";
 import { pushCommandWith } from "../../../src/cli/push.ts";
 import type { EndpointRequest, OpenEndpoints } from "../../../src/cli/sync-endpoints.ts";
 import { SyncReporter } from "../../../src/cli/sync-progress.ts";
@@ -8,6 +8,7 @@ import { defaultParallel, syncCommandWith } from "../../../src/cli/sync.ts";
 import { generateImage, generateMultiArch, type GeneratedManifest } from "../../helpers/images.ts";
 import { MemoryHome } from "../../helpers/memory-home.ts";
 import { destination, load, names, source } from "../sync/fixtures.ts";
+import { runCli } from "./run.ts";
 
 async function setup(items: GeneratedManifest[]) {
   const src = new MemoryHome("memory:source");
@@ -25,24 +26,8 @@ async function setup(items: GeneratedManifest[]) {
   return { src, dest, open, requests };
 }
 
-async function cli(command: ReturnType<typeof syncCommandWith>, ...argv: string[]) {
-  return cliWith(new AbortController().signal, command, ...argv);
-}
-
-async function cliWith(signal: AbortSignal, command: ReturnType<typeof syncCommandWith>, ...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const ctx: CommandContext = {
-    argv,
-    stdout: { write: (t) => void (stdout += t) },
-    stderr: { write: (t) => void (stderr += t) },
-    env: {},
-    signal,
-    interactive: false,
-  };
-  const code = await command.run(ctx);
-  return { code, stdout, stderr };
-}
+const cli = (command: ReturnType<typeof syncCommandWith>, ...argv: string[]) => runCli(argv, { command });
+const cliWith = (signal: AbortSignal, command: ReturnType<typeof syncCommandWith>, ...argv: string[]) => runCli(argv, { command, signal });
 
 const app = () => generateImage({ name: "docker.io/acme/app:1.0", seed: "app" });
 const web = () => generateImage({ name: "docker.io/acme/web:2", seed: "web" });

@@ -48,3 +48,8 @@ export function testSeed(variable: string, fallback: number): number {
   if (!Number.isSafeInteger(n)) throw new Error(`${variable} must be an integer, not ${JSON.stringify(value)}`);
   return n;
 }
+
+/** The seed of the fuzz tests: FUZZ_SEED=N replays the run a failure names. */
+export function fuzzSeed(): number {
+  return testSeed("FUZZ_SEED", 20240611);
+}

@@ -5,21 +5,9 @@
  */
 import { expect, test } from "bun:test";
 import { DigestError, isVerifiable, parseDigest } from "../../../src/digest/index.ts";
+import { fuzzSeed, seededRandom } from "../../helpers/seeded-random.ts";
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
-
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(items: readonly T[]) => items[int(items.length)] as T };
-}
+const SEED = fuzzSeed();
 
 const PIECES = ["sha256", "sha512", "sha384", "md5", "SHA", "b64u", ":", "+", ".", "_", "-", "0", "9", "a", "f", "F", "g", "z", "=", " ", "\u0000", "é"];
 const HEXES = ["0123456789abcdef", "ABCDEF0123456789", "ffffffffffffffff"];
@@ -37,7 +25,7 @@ function expectedValid(s: string): boolean {
 }
 
 test("parseDigest fuzz", () => {
-  const rng = random(SEED);
+  const rng = seededRandom(SEED);
   const deadline = performance.now() + 250;
   let count = 0;
   let accepted = 0;

@@ -6,22 +6,9 @@
 import { expect, test } from "bun:test";
 import { digestOf } from "../../../src/digest/index.ts";
 import { manifestReferences, MediaType, OciError, parseManifest } from "../../../src/oci/index.ts";
+import { fuzzSeed, seededRandom, type SeededRandom } from "../../helpers/seeded-random.ts";
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
-
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(items: readonly T[]) => items[int(items.length)] as T };
-}
-type Rng = ReturnType<typeof random>;
+const SEED = fuzzSeed();
 
 const TYPES = [...Object.values(MediaType), "application/json", "", "text/plain; charset=utf-8"];
 const descriptor = (seed: string) => ({ mediaType: MediaType.ociLayerGzip, digest: digestOf(seed), size: 42 });
@@ -35,7 +22,7 @@ const SEEDS: object[] = [
 ];
 const VALUES: unknown[] = [null, true, 0, -1, 2, 1.5, 2 ** 64, "", "x", "sha256:abc", [], {}, [1, [2, [3]]], { __proto__: { a: 1 } }, MediaType.ociIndex];
 
-function randomValue(rng: Rng, depth = 0): unknown {
+function randomValue(rng: SeededRandom, depth = 0): unknown {
   if (depth > 3 || rng.int(3) === 0) return rng.pick(VALUES);
   if (rng.int(2) === 0) return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth + 1));
   const keys = ["schemaVersion", "mediaType", "config", "layers", "manifests", "digest", "size", "subject", "annotations", "platform", "__proto__", "constructor"];
@@ -43,7 +30,7 @@ function randomValue(rng: Rng, depth = 0): unknown {
 }
 
 /** Replace one value somewhere in the tree. */
-function mutateJson(rng: Rng, value: unknown): unknown {
+function mutateJson(rng: SeededRandom, value: unknown): unknown {
   if (value === null || typeof value !== "object" || rng.int(4) === 0) return randomValue(rng);
   const copy: Record<string, unknown> = Array.isArray(value) ? ([...value] as never) : { ...value };
   const keys = Object.keys(copy);
@@ -56,7 +43,7 @@ function mutateJson(rng: Rng, value: unknown): unknown {
   return copy;
 }
 
-function mutateBytes(rng: Rng, bytes: Uint8Array): Uint8Array {
+function mutateBytes(rng: SeededRandom, bytes: Uint8Array): Uint8Array {
   const out = [...bytes];
   for (let n = 1 + rng.int(4); n > 0; n--) {
     const at = rng.int(out.length + 1);
@@ -69,7 +56,7 @@ function mutateBytes(rng: Rng, bytes: Uint8Array): Uint8Array {
 }
 
 test("parseManifest fuzz", () => {
-  const rng = random(SEED);
+  const rng = seededRandom(SEED);
   const deadline = performance.now() + 400;
   let count = 0;
   let accepted = 0;

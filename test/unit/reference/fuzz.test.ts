@@ -19,8 +19,9 @@ import {
   ReferenceError,
   TagSpec,
 } from "../../../src/reference/index.ts";
+import { fuzzSeed, seededRandom, type SeededRandom } from "../../helpers/seeded-random.ts";
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
+const SEED = fuzzSeed();
 const BUDGET_MS = 350;
 /**
  * All parsers on one 100k-character input take about half a second (each
@@ -28,21 +29,6 @@ const BUDGET_MS = 350;
  * characters). Catastrophic backtracking would take minutes or more.
  */
 const SLOW_MS = 3000;
-
-/** mulberry32: small, fast, and the same sequence everywhere. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
-  return { next, int, pick };
-}
 
 const ALPHABET = [..."abcz019AZ._-/:@[]%+ ~", "__", "--", "..", "://", "sha256:", "é", "\u0000", "\n", "\u212a", "İ"];
 const SEEDS = [
@@ -57,15 +43,13 @@ const SEEDS = [
   "app@sha256+b64u:0123456789abcdef0123456789abcdef",
 ];
 
-type Rng = ReturnType<typeof random>;
-
-function randomString(rng: Rng, length: number): string {
+function randomString(rng: SeededRandom, length: number): string {
   let s = "";
   while (s.length < length) s += rng.pick(ALPHABET);
   return s;
 }
 
-function mutate(rng: Rng, input: string): string {
+function mutate(rng: SeededRandom, input: string): string {
   let s = input;
   for (let i = 1 + rng.int(4); i > 0; i--) {
     const at = rng.int(s.length + 1);
@@ -90,7 +74,7 @@ function mutate(rng: Rng, input: string): string {
 }
 
 /** Inputs shaped to make a backtracking regex engine work hard. */
-function longInput(rng: Rng): string {
+function longInput(rng: SeededRandom): string {
   const unit = rng.pick(["a/", "a.", "a-", "a_", "a__", "1.", "a-a.", "A/", "a:", "[:", "a@", "a+", "ab", "a.a-a_a__a/"]);
   const tail = rng.pick(["!", "", "/", ":", "@", "-", "A", ":tag", "@sha256:abc"]);
   return unit.repeat(Math.ceil((10_000 + rng.int(90_000)) / unit.length)).slice(0, 100_000 - tail.length) + tail;
@@ -148,8 +132,8 @@ function exercise(input: string): void {
  * Exercise inputs for `budget` ms, and at least `minimum` of them whatever
  * the time: a loaded machine must not turn the test into a no-op.
  */
-function run(label: string, generate: (rng: Rng) => string, budget = BUDGET_MS, minimum = 100): number {
-  const rng = random(SEED ^ label.length);
+function run(label: string, generate: (rng: SeededRandom) => string, budget = BUDGET_MS, minimum = 100): number {
+  const rng = seededRandom(SEED ^ label.length);
   const deadline = performance.now() + budget;
   let count = 0;
   while (count < minimum || performance.now() < deadline) {
@@ -178,17 +162,17 @@ describe("reference fuzz", () => {
 
 describe("references generated from the grammar", () => {
   const SEPARATORS = ["_", "__", ".", "-", "--", "---"];
-  function alnum(rng: Rng, chars: string): string {
+  function alnum(rng: SeededRandom, chars: string): string {
     let s = "";
     for (let n = 1 + rng.int(6); n > 0; n--) s += chars[rng.int(chars.length)];
     return s;
   }
-  function component(rng: Rng): string {
+  function component(rng: SeededRandom): string {
     let s = alnum(rng, "abcxyz0189");
     for (let n = rng.int(3); n > 0; n--) s += rng.pick(SEPARATORS) + alnum(rng, "abcxyz0189");
     return s;
   }
-  function domain(rng: Rng): string {
+  function domain(rng: SeededRandom): string {
     const label = () => {
       const inner = rng.int(3) === 0 ? "-".repeat(1 + rng.int(2)) : "";
       return alnum(rng, "abcXYZ019") + (inner ? inner + alnum(rng, "abc019") : "");
@@ -201,7 +185,7 @@ describe("references generated from the grammar", () => {
     }
     return rng.int(2) === 0 ? `${host}:${rng.int(70000)}` : host;
   }
-  function tag(rng: Rng): string {
+  function tag(rng: SeededRandom): string {
     const word = "abcXYZ019_";
     let s = word[rng.int(word.length)] as string;
     for (let n = rng.int(rng.next() < 0.1 ? 128 : 20); n > 0; n--) s += "abcXYZ019_.-"[rng.int(12)];
@@ -209,7 +193,7 @@ describe("references generated from the grammar", () => {
   }
 
   test("parse to exactly their parts and print back", () => {
-    const rng = random(SEED);
+    const rng = seededRandom(SEED);
     const deadline = performance.now() + BUDGET_MS;
     let accepted = 0;
     let tooLong = 0;

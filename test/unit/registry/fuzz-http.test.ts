@@ -18,11 +18,11 @@
 import { describe, expect, test } from "bun:test";
 import { type Digest, digestOf } from "../../../src/digest/index.ts";
 import { MediaType } from "../../../src/oci/index.ts";
-import { seededRandom, type SeededRandom } from "../../helpers/seeded-random.ts";
+import { fuzzSeed, seededRandom, type SeededRandom } from "../../helpers/seeded-random.ts";
 import { blob, configBlob, imageIndex, imageManifest } from "../store/fixtures.ts";
 import { registry } from "./harness.ts";
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
+const SEED = fuzzSeed();
 
 /** Run `body` at least `min` times and for at least `ms` milliseconds. */
 async function fuzz(min: number, ms: number, body: (i: number) => Promise<void>): Promise<number> {

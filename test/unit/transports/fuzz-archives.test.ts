@@ -21,9 +21,9 @@ import { OciArchiveReader } from "../../../src/transports/oci-archive/oci-archiv
 import { TarIndex } from "../../../src/transports/tar/tar-index.ts";
 import { dockerArchiveBytes } from "../../helpers/docker-archive.ts";
 import { buildTar, generateImage, generateLayer, type GeneratedManifest, writeOciLayout } from "../../helpers/images.ts";
-import { seededRandom, type SeededRandom } from "../../helpers/seeded-random.ts";
+import { fuzzSeed, seededRandom, type SeededRandom } from "../../helpers/seeded-random.ts";
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
+const SEED = fuzzSeed();
 let dir: string;
 let images: GeneratedManifest[];
 let dockerImages: GeneratedManifest[];

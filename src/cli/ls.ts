@@ -1,7 +1,7 @@
-import { RegistryClient } from "../client/index.ts";
 import { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseRegistryArgument } from "./image-argument.ts";
-import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
+import { printNames } from "./print-names.ts";
+import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP } from "./registry-flags.ts";
 
 export const lsCommand: Command = {
   name: "ls",
@@ -21,13 +21,6 @@ ${REGISTRY_FLAGS_HELP}`,
     if (!flags) return EXIT.ok;
     if (flags.positionals.length !== 1) throw new UsageError("ls: expected one REGISTRY");
     const { address } = parseRegistryArgument(flags.positionals[0]!);
-    const client = RegistryClient.open(address, await registryOptions(flags.values, ctx));
-    try {
-      const names = (await client.repositories()).sort();
-      ctx.stdout.write(flags.values.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join(""));
-    } finally {
-      client.close();
-    }
-    return EXIT.ok;
+    return printNames(ctx, address, flags.values, (client) => client.repositories());
   },
 };

@@ -1,7 +1,7 @@
-import { RegistryClient } from "../client/index.ts";
 import { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseImageArgument } from "./image-argument.ts";
-import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP, registryOptions } from "./registry-flags.ts";
+import { printNames } from "./print-names.ts";
+import { REGISTRY_FLAGS, REGISTRY_FLAGS_HELP } from "./registry-flags.ts";
 
 export const tagsCommand: Command = {
   name: "tags",
@@ -22,13 +22,6 @@ ${REGISTRY_FLAGS_HELP}`,
     if (flags.positionals.length !== 1) throw new UsageError("tags: expected one REPOSITORY");
     const repo = parseImageArgument(flags.positionals[0]!, { defaultTag: false });
     if (repo.name.tag || repo.name.digest) throw new UsageError(`tags: expected a repository without tag or digest, got ${JSON.stringify(flags.positionals[0])}`);
-    const client = RegistryClient.open(repo.registry, await registryOptions(flags.values, ctx));
-    try {
-      const tags = (await client.tags(repo.repository)).sort();
-      ctx.stdout.write(flags.values.json ? `${JSON.stringify(tags)}\n` : tags.map((t) => `${t}\n`).join(""));
-    } finally {
-      client.close();
-    }
-    return EXIT.ok;
+    return printNames(ctx, repo.registry, flags.values, (client) => client.tags(repo.repository));
   },
 };

@@ -1,11 +1,13 @@
 /** `stevedore fsck`: verify a store (or, given a path, a bundle), and repair what is safe to repair. */
 import { type FsckProgress, type FsckReport, runFsck } from "../store/index.ts";
 import { bundleCommand } from "./bundle.ts";
-import { type Command, type CommandContext, EXIT, parseFlags, UsageError } from "./command.ts";
+import { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
 import { parseGrace } from "./gc.ts";
 import { openStoreFromFlags, STORE_FLAGS, STORE_FLAGS_HELP } from "./open-store.ts";
+import { progressLine } from "./progress-line.ts";
 import { count, formatBytes } from "./sync-format.ts";
+import { writeReport } from "./write-report.ts";
 
 export const fsckCommand: Command = {
   name: "fsck",
@@ -68,7 +70,7 @@ Exit code: 0 when the store is sound (or every problem was repaired),
     }
 
     const store = await openStoreFromFlags(v, ctx.env, "fsck");
-    const progress = progressLine(ctx);
+    const progress = progressLine<FsckProgress>(ctx, (e) => `fsck: ${e.phase} ${e.done} · ${formatBytes(e.bytes)} hashed`);
     let report: FsckReport;
     try {
       report = await runFsck(store, { repair: v.repair ?? false, graceMs, uploadTtlMs, parallel, onProgress: progress.update }, ctx.signal);
@@ -76,12 +78,8 @@ Exit code: 0 when the store is sound (or every problem was repaired),
       progress.clear();
       await store.close();
     }
-    if (v.json) ctx.stdout.write(`${JSON.stringify(report)}\n`);
-    else ctx.stdout.write(formatFsckReport(report));
-    if (report.interrupted) {
-      ctx.stderr.write("stevedore: fsck interrupted; the report covers what was checked\n");
-      return 130;
-    }
+    const code = writeReport(ctx, report, v.json, formatFsckReport, "fsck interrupted; the report covers what was checked");
+    if (code !== EXIT.ok) return code;
     const left = report.problems.length - report.repaired;
     if (left > 0) {
       ctx.stderr.write(`stevedore: ${count(left, "problem")} in the store${v.repair ? " that --repair cannot fix" : ""}\n`);
@@ -100,22 +98,4 @@ export function formatFsckReport(r: FsckReport): string {
       (r.problems.length === 0 ? "no problems" : `${count(r.problems.length, "problem")}, ${r.repaired} repaired`),
   );
   return `${lines.join("\n")}\n`;
-}
-
-function progressLine(ctx: CommandContext): { update: (e: FsckProgress) => void; clear: () => void } {
-  if (!ctx.interactive) return { update: () => undefined, clear: () => undefined };
-  let shown = false;
-  let last = 0;
-  return {
-    update(e) {
-      const now = performance.now();
-      if (now - last < 100) return;
-      last = now;
-      shown = true;
-      ctx.stderr.write(`\r\x1b[Kfsck: ${e.phase} ${e.done} · ${formatBytes(e.bytes)} hashed`);
-    },
-    clear() {
-      if (shown) ctx.stderr.write("\r\x1b[K");
-    },
-  };
 }

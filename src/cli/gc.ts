@@ -3,11 +3,13 @@
  * `CleanRegistry(dir, requiredImages)`), safe beside a running `serve`.
  */
 import { type GcOptions, GcError, type GcProgress, type GcReport, type RetentionRules, runGc } from "../store/index.ts";
-import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
+import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
 import { readKeepSources } from "./gc-keep.ts";
 import { openStoreFromFlags, STORE_FLAGS, STORE_FLAGS_HELP } from "./open-store.ts";
+import { progressLine } from "./progress-line.ts";
 import { count, formatBytes } from "./sync-format.ts";
+import { writeReport } from "./write-report.ts";
 
 export const gcCommand: Command = {
   name: "gc",
@@ -76,7 +78,8 @@ Exit code: 0 when done, 1 on errors, 2 on bad usage, 130 when interrupted.`,
     for (const warning of sources?.warnings ?? []) ctx.stderr.write(`stevedore: warning: ${warning}\n`);
 
     const store = await openStoreFromFlags(v, ctx.env, "gc");
-    const progress = progressLine(ctx);
+    // A phase's total is drawn at once, so the line shows what is ahead.
+    const progress = progressLine<GcProgress>(ctx, (e) => `gc: ${e.phase} ${e.done}${e.total !== undefined ? `/${e.total}` : ""}`, (e) => e.total !== undefined);
     let report: GcReport;
     try {
       const options: GcOptions = {
@@ -97,13 +100,7 @@ Exit code: 0 when done, 1 on errors, 2 on bad usage, 130 when interrupted.`,
       await store.close();
     }
     for (const warning of report.warnings) ctx.stderr.write(`stevedore: warning: ${warning}\n`);
-    if (v.json) ctx.stdout.write(`${JSON.stringify(report)}\n`);
-    else ctx.stdout.write(formatGcReport(report));
-    if (report.interrupted) {
-      ctx.stderr.write("stevedore: gc interrupted; what is listed was done, the rest is untouched\n");
-      return 130;
-    }
-    return EXIT.ok;
+    return writeReport(ctx, report, v.json, formatGcReport, "gc interrupted; what is listed was done, the rest is untouched");
   },
 };
 
@@ -157,23 +154,4 @@ export function formatGcReport(r: GcReport): string {
       (skipped > 0 ? ` (${skipped} changed by clients meanwhile, left alone)` : ""),
   );
   return `${lines.join("\n")}\n`;
-}
-
-/** One progress line on a terminal, nothing otherwise. */
-function progressLine(ctx: CommandContext): { update: (e: GcProgress) => void; clear: () => void } {
-  if (!ctx.interactive) return { update: () => undefined, clear: () => undefined };
-  let last = 0;
-  let shown = false;
-  return {
-    update(e) {
-      const now = performance.now();
-      if (now - last < 100 && e.total === undefined) return;
-      last = now;
-      shown = true;
-      ctx.stderr.write(`\r\x1b[Kgc: ${e.phase} ${e.done}${e.total !== undefined ? `/${e.total}` : ""}`);
-    },
-    clear() {
-      if (shown) ctx.stderr.write("\r\x1b[K");
-    },
-  };
 }

@@ -4,20 +4,13 @@
  * back), every blob and manifest re-hashed on the way.
  */
 import { stat } from "node:fs/promises";
-import {
-  copyStore,
-  type CopyProgress,
-  type CopyStoreReport,
-  databasePath,
-  resolveStoreLocation,
-  S3LocationError,
-  Store,
-  type StoreLocation,
-  StoreLocationError,
-} from "../store/index.ts";
-import { type Command, type CommandContext, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
+import { copyStore, type CopyProgress, type CopyStoreReport, databasePath, Store } from "../store/index.ts";
+import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
+import { resolveStoreFlags, type StoreFlags } from "./open-store.ts";
+import { progressLine } from "./progress-line.ts";
 import { parseSize } from "./serve.ts";
 import { count, formatBytes } from "./sync-format.ts";
+import { writeReport } from "./write-report.ts";
 
 export const migrateCommand: Command = {
   name: "migrate",
@@ -75,30 +68,19 @@ Exit code: 0 when done, 1 on errors, 2 on bad usage, 130 when interrupted.`,
     const v = flags.values;
     if (flags.positionals.length > 0) throw new UsageError(`migrate: unexpected argument ${JSON.stringify(flags.positionals[0])}`, "migrate");
     if (!/^[1-9]\d{0,2}$/.test(v.parallel)) throw new UsageError(`migrate: --parallel must be a number from 1 to 999, not ${JSON.stringify(v.parallel)}`, "migrate");
-    const s3 = {
-      env: ctx.env,
-      ...(v["s3-endpoint"] ? { endpoint: v["s3-endpoint"] } : {}),
-      ...(v["s3-region"] ? { region: v["s3-region"] } : {}),
-      ...(v["s3-part-size"] ? { partSize: parseSize(v["s3-part-size"], "--s3-part-size") } : {}),
-    };
-    const side = (prefix: "from" | "to"): StoreLocation => {
+    const partSize = v["s3-part-size"] ? { partSize: parseSize(v["s3-part-size"], "--s3-part-size") } : {};
+    const side = (prefix: "from" | "to"): StoreFlags => {
       const root = v[`${prefix}-root`];
       const metadata = v[`${prefix}-metadata`];
       const blobs = v[`${prefix}-blobs`];
       if (root === undefined && (metadata === undefined || blobs === undefined)) {
         throw new UsageError(`migrate: give --${prefix}-root DIR, or --${prefix}-metadata URL and --${prefix}-blobs LOCATION`, "migrate");
       }
-      return { ...(root !== undefined ? { root } : {}), ...(metadata ? { metadata } : {}), ...(blobs ? { blobs } : {}), s3 };
+      return { root, metadata, blobs, "s3-endpoint": v["s3-endpoint"], "s3-region": v["s3-region"] };
     };
     const [from, to] = [side("from"), side("to")];
-    let fromResolved, toResolved;
-    try {
-      fromResolved = resolveStoreLocation(from);
-      toResolved = resolveStoreLocation(to);
-    } catch (error) {
-      if (error instanceof StoreLocationError || error instanceof S3LocationError) throw new UsageError(`migrate: ${error.message}`, "migrate");
-      throw error;
-    }
+    const fromResolved = resolveStoreFlags(from, ctx.env, "migrate", partSize);
+    const toResolved = resolveStoreFlags(to, ctx.env, "migrate", partSize);
     if (fromResolved.metadata === toResolved.metadata || fromResolved.blobs === toResolved.blobs) {
       throw new UsageError("migrate: source and target share their metadata or their blobs; copy into another store", "migrate");
     }
@@ -120,7 +102,7 @@ Exit code: 0 when done, 1 on errors, 2 on bad usage, 130 when interrupted.`,
       await source.close();
       throw new CommandError(`migrate: cannot open the target store: ${(error as Error).message}`);
     }
-    const progress = progressLine(ctx);
+    const progress = progressLine<CopyProgress>(ctx, (e) => `migrate: ${e.phase} ${e.done} (${formatBytes(e.bytes)})`);
     let report: CopyStoreReport;
     try {
       if ((await source.repositories({ limit: 1 })).length === 0) {
@@ -135,13 +117,7 @@ Exit code: 0 when done, 1 on errors, 2 on bad usage, 130 when interrupted.`,
       await source.close();
       await target.close();
     }
-    if (v.json) ctx.stdout.write(`${JSON.stringify(report)}\n`);
-    else ctx.stdout.write(formatCopyReport(report));
-    if (report.interrupted) {
-      ctx.stderr.write("stevedore: migrate interrupted; run it again to finish (what was copied stays)\n");
-      return 130;
-    }
-    return EXIT.ok;
+    return writeReport(ctx, report, v.json, formatCopyReport, "migrate interrupted; run it again to finish (what was copied stays)");
   },
 };
 
@@ -153,22 +129,4 @@ export function formatCopyReport(r: CopyStoreReport): string {
     (r.blobs.present + r.manifests.present > 0 ? `; ${r.blobs.present + r.manifests.present} already in the target` : "") +
     "\n"
   );
-}
-
-function progressLine(ctx: CommandContext): { update: (e: CopyProgress) => void; clear: () => void } {
-  if (!ctx.interactive) return { update: () => undefined, clear: () => undefined };
-  let last = 0;
-  let shown = false;
-  return {
-    update(e) {
-      const now = performance.now();
-      if (now - last < 100) return;
-      last = now;
-      shown = true;
-      ctx.stderr.write(`\r\x1b[Kmigrate: ${e.phase} ${e.done} (${formatBytes(e.bytes)})`);
-    },
-    clear() {
-      if (shown) ctx.stderr.write("\r\x1b[K");
-    },
-  };
 }

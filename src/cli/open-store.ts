@@ -6,7 +6,7 @@
  */
 import { stat } from "node:fs/promises";
 import { systemErrorReason } from "../oci/index.ts";
-import { databasePath, resolveStoreLocation, S3LocationError, Store, StoreLocationError } from "../store/index.ts";
+import { databasePath, type ResolvedStore, resolveStoreLocation, S3LocationError, Store, StoreLocationError } from "../store/index.ts";
 import { CommandError, UsageError } from "./command.ts";
 
 /** The flags every maintenance command takes to find its store. */
@@ -36,21 +36,35 @@ export interface StoreFlags {
 
 export async function openStoreFromFlags(v: StoreFlags, env: Record<string, string | undefined>, command: string): Promise<Store> {
   if (v.metadata === undefined && v.blobs === undefined) return openExistingStore(v.root ?? DEFAULT_ROOT, command);
-  let resolved;
+  const resolved = resolveStoreFlags({ ...v, root: v.root ?? DEFAULT_ROOT }, env, command);
+  return Store.open(resolved.options).catch((error: Error) => {
+    throw new CommandError(`${command}: cannot open the store (metadata ${resolved.metadata}, blobs ${resolved.blobs}): ${systemErrorReason(error)}`);
+  });
+}
+
+/**
+ * The store --root, --metadata, --blobs and the S3 flags name (gc, fsck,
+ * serve, migrate's two ends); bad values are usage errors of `command`.
+ * With both the metadata and the blobs elsewhere, no root directory is
+ * needed (nor created).
+ */
+export function resolveStoreFlags(
+  v: StoreFlags,
+  env: Record<string, string | undefined>,
+  command: string,
+  s3: { partSize?: number } = {},
+): ResolvedStore {
   try {
-    resolved = resolveStoreLocation({
-      ...(v.metadata && v.blobs ? {} : { root: v.root ?? DEFAULT_ROOT }),
+    return resolveStoreLocation({
+      ...(v.metadata && v.blobs ? {} : v.root !== undefined ? { root: v.root } : {}),
       ...(v.metadata ? { metadata: v.metadata } : {}),
       ...(v.blobs ? { blobs: v.blobs } : {}),
-      s3: { env, ...(v["s3-endpoint"] ? { endpoint: v["s3-endpoint"] } : {}), ...(v["s3-region"] ? { region: v["s3-region"] } : {}) },
+      s3: { env, ...(v["s3-endpoint"] ? { endpoint: v["s3-endpoint"] } : {}), ...(v["s3-region"] ? { region: v["s3-region"] } : {}), ...s3 },
     });
   } catch (error) {
     if (error instanceof StoreLocationError || error instanceof S3LocationError) throw new UsageError(`${command}: ${error.message}`, command);
     throw error;
   }
-  return Store.open(resolved.options).catch((error: Error) => {
-    throw new CommandError(`${command}: cannot open the store (metadata ${resolved.metadata}, blobs ${resolved.blobs}): ${systemErrorReason(error)}`);
-  });
 }
 
 export async function openExistingStore(root: string, command: string): Promise<Store> {

@@ -13,10 +13,11 @@ import {
   type RunningServer,
 } from "../registry/index.ts";
 import { systemErrorReason } from "../oci/index.ts";
-import { PullRecorder, resolveStoreLocation, S3LocationError, Store, StoreLocationError } from "../store/index.ts";
+import { PullRecorder, Store } from "../store/index.ts";
 import { VERSION } from "../version.ts";
 import { type Command, CommandError, EXIT, parseFlags, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
+import { resolveStoreFlags } from "./open-store.ts";
 import type { ServeConfig } from "./serve-config.ts";
 
 const DEFAULT_ADDR = "127.0.0.1:5000";
@@ -211,23 +212,7 @@ Options:
 
 /** The store of --root, --metadata, --blobs and the S3 options; bad values are usage errors. */
 function storeLocation(v: Omit<ServeConfig, "gc">, env: Record<string, string | undefined>) {
-  try {
-    return resolveStoreLocation({
-      // Both elsewhere: no directory is needed (nor created).
-      ...(v.metadata && v.blobs ? {} : { root: v.root! }),
-      ...(v.metadata ? { metadata: v.metadata } : {}),
-      ...(v.blobs ? { blobs: v.blobs } : {}),
-      s3: {
-        env,
-        ...(v["s3-endpoint"] ? { endpoint: v["s3-endpoint"] } : {}),
-        ...(v["s3-region"] ? { region: v["s3-region"] } : {}),
-        ...(v["s3-part-size"] ? { partSize: parseSize(v["s3-part-size"], "--s3-part-size") } : {}),
-      },
-    });
-  } catch (error) {
-    if (error instanceof StoreLocationError || error instanceof S3LocationError) throw new UsageError(`serve: ${error.message}`);
-    throw error;
-  }
+  return resolveStoreFlags(v, env, "serve", v["s3-part-size"] ? { partSize: parseSize(v["s3-part-size"], "--s3-part-size") } : {});
 }
 
 /** `16MiB`, `8M`, `5242880`: binary units. */

@@ -10,6 +10,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { dockerRegistryConfig } from "../../test/helpers/docker-registry.ts";
 import { freePort } from "./proc.ts";
 
 export type PeerKind = "stevedore" | "docker-registry";
@@ -35,35 +36,6 @@ export interface StartOptions {
   root?: string;
 }
 
-function cncfConfig(root: string, port: number): string {
-  // The Debian package's /etc/docker/registry/config.yml, minus its htpasswd auth, on a temp root and port.
-  return `version: 0.1
-log:
-  fields:
-    service: registry
-storage:
-  cache:
-    blobdescriptor: inmemory
-  filesystem:
-    rootdirectory: ${root}
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: 127.0.0.1:${port}
-  secret: stevedore-bench-secret
-  headers:
-    X-Content-Type-Options: [nosniff]
-health:
-  storagedriver:
-    enabled: true
-    interval: 10s
-    threshold: 3
-`;
-}
-
 /** Start one registry; retried on a lost port race. */
 export async function startRegistry(kind: PeerKind, options: StartOptions): Promise<Registry> {
   let lastError: unknown;
@@ -87,7 +59,7 @@ async function startOnce(kind: PeerKind, options: StartOptions): Promise<Registr
   if (kind === "stevedore") {
     cmd = [...options.stevedore, "serve", "--addr", host, "--root", root];
   } else {
-    writeFileSync(join(dir, "config.yml"), cncfConfig(root, port));
+    writeFileSync(join(dir, "config.yml"), dockerRegistryConfig(root, host, "stevedore-bench-secret", { shipped: true }));
     cmd = ["docker-registry", "serve", join(dir, "config.yml")];
   }
   const fd = openSync(log, "w");

@@ -63,27 +63,42 @@ async function makeCertificate(dir: string, name: string, subjectAltName?: strin
   return { cert, key };
 }
 
+/**
+ * A config.yml for docker-registry: storage under `root`, deletes allowed,
+ * upload purging off (its sweeps would race tests and measurements), no
+ * access log. `shipped` is the configuration the Debian package ships
+ * instead (access log on, blob descriptor cache, nosniff header, storage
+ * health check; its htpasswd auth left out): what benchmarks compare with.
+ */
+export function dockerRegistryConfig(root: string, addr: string, secret: string, options: { shipped?: boolean } = {}): string {
+  const shipped = options.shipped ?? false;
+  const lines = [
+    "version: 0.1",
+    "log:",
+    ...(shipped ? ["  fields:", "    service: registry"] : ["  level: info", "  accesslog:", "    disabled: true"]),
+    "storage:",
+    ...(shipped ? ["  cache:", "    blobdescriptor: inmemory"] : []),
+    "  filesystem:",
+    `    rootdirectory: ${root}`,
+    "  delete:",
+    "    enabled: true",
+    "  maintenance:",
+    "    uploadpurging:",
+    "      enabled: false",
+    "http:",
+    `  addr: ${addr}`,
+    `  secret: ${secret}`,
+    ...(shipped ? ["  headers:", "    X-Content-Type-Options: [nosniff]"] : []),
+    ...(shipped ? ["health:", "  storagedriver:", "    enabled: true", "    interval: 10s", "    threshold: 3"] : []),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
 export async function startDockerRegistry(options: DockerRegistryOptions = {}): Promise<DockerRegistry> {
   const dir = mkdtempSync(join(tmpdir(), "stevedore-docker-registry-"));
   const root = join(dir, "storage");
   const tls = options.tls || options.clientCertificates;
-  let config = `version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: ${root}
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: 127.0.0.1:0
-  secret: stevedore-test-secret
-`;
+  let config = dockerRegistryConfig(root, "127.0.0.1:0", "stevedore-test-secret");
   const result: Partial<DockerRegistry> = { dir, root };
   try {
     if (tls) {

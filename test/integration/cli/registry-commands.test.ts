@@ -97,7 +97,7 @@ describe("login and logout", () => {
       expect(JSON.parse(readFileSync(join(config, "config.json"), "utf8")).auths[secured.host]).toBeUndefined();
 
       // Through the real binary entry point, password on real standard input.
-      const child = Bun.spawn(["bun", MAIN, "login", secured.host, "-u", "alice", "--password-stdin"], {
+      const child = Bun.spawn([process.execPath, MAIN, "login", secured.host, "-u", "alice", "--password-stdin"], {
         stdin: new TextEncoder().encode("s3cret pass\n"),
         stdout: "pipe",
         stderr: "pipe",

@@ -16,7 +16,6 @@
  * from it at the end. The file is a temporary one beside the output,
  * flushed and renamed over it on success, removed on failure.
  */
-import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { type Digest, DigestError, digestOf, isDigest, verifyStream } from "../digest/index.ts";
 import {
@@ -31,7 +30,7 @@ import {
   parseManifest,
 } from "../oci/index.ts";
 import { entryHeader } from "../transports/index.ts";
-import { removeAbandonedTemps, syncDirectory, tempPathFor, writeAll } from "../transports/fs/durable-file.ts";
+import { removeAbandonedTemps, TempFile } from "../transports/fs/durable-file.ts";
 import type { BaseLayer } from "./base-bundle.ts";
 import type { BundleContents } from "./bundle-contents.ts";
 import type { BundleFiles } from "./bundle-files.ts";
@@ -61,22 +60,20 @@ export class BundleArchive implements ImageHome, BlobMounter {
   #contents?: BundleContents;
   readonly #written = new Set<Digest>();
   readonly #flights = new Map<Digest, Promise<void>>();
-  #done = false;
+  readonly #out: TempFile;
 
   private constructor(
-    readonly path: string,
-    readonly temp: string,
-    readonly handle: FileHandle,
+    out: TempFile,
     readonly options: ArchiveOptions,
   ) {
-    this.description = `oci-archive:${path}`;
+    this.#out = out;
+    this.description = `oci-archive:${out.path}`;
   }
 
   static async create(path: string, options: ArchiveOptions = {}): Promise<BundleArchive> {
     // A run killed before its rename left its whole half-written tar here.
     await removeAbandonedTemps(dirname(path), basename(path));
-    const temp = tempPathFor(path);
-    return new BundleArchive(path, temp, await open(temp, "wx", 0o644), options);
+    return new BundleArchive(await TempFile.create(path), options);
   }
 
   /** Lay the archive out: every header and document in place, blobs' places reserved. */
@@ -104,8 +101,8 @@ export class BundleArchive implements ImageHome, BlobMounter {
       slots.set(blob.digest, { offset: entry(blob.path, blob.size, "0"), size: blob.size });
     }
     // Two zero blocks end the archive; the reserved places read as zeros until filled.
-    await this.handle.truncate(position + 2 * BLOCK);
-    for (const chunk of chunks) await writeAll(this.handle, chunk.bytes, chunk.at);
+    await this.#out.handle.truncate(position + 2 * BLOCK);
+    for (const chunk of chunks) await this.#out.write(chunk.bytes, chunk.at);
     this.#slots = slots;
     this.#contents = contents;
   }
@@ -162,7 +159,7 @@ export class BundleArchive implements ImageHome, BlobMounter {
   async #fill(slot: Slot, stream: ReadableStream<Uint8Array>): Promise<void> {
     let at = slot.offset;
     for await (const chunk of stream) {
-      await writeAll(this.handle, chunk, at);
+      await this.#out.write(chunk, at);
       at += chunk.byteLength;
     }
   }
@@ -184,7 +181,7 @@ export class BundleArchive implements ImageHome, BlobMounter {
       }
     }
     if (content.bytes.byteLength !== slot.size) throw new OciError("SIZE_INVALID", `manifest ${digest} is ${content.bytes.byteLength} bytes, not ${slot.size}`);
-    await writeAll(this.handle, content.bytes, slot.offset);
+    await this.#out.write(content.bytes, slot.offset);
     this.#written.add(digest);
     return digest;
   }
@@ -205,19 +202,12 @@ export class BundleArchive implements ImageHome, BlobMounter {
       }
       this.#written.add(digest);
     }
-    await this.handle.sync();
-    await this.handle.close();
-    await rename(this.temp, this.path);
-    this.#done = true;
-    await syncDirectory(dirname(this.path));
+    await this.#out.commit();
   }
 
   /** Give up: the output stays as it was. */
-  async abort(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    await this.handle.close().catch(() => {});
-    await unlink(this.temp).catch(() => {});
+  abort(): Promise<void> {
+    return this.#out.discard();
   }
 
   // Reads: the archive is write-only while it is built; the copy engine reads only what is above.

@@ -76,36 +76,67 @@ export async function writeAll(handle: FileHandle, chunk: Uint8Array, position: 
 }
 
 /**
- * Stream into a new temporary file, fsync it, rename it to `path`, fsync the
- * directory. If the stream fails (e.g. a digest mismatch raised by a
- * verifying transform) the temporary file is removed and `path` untouched.
- * Returns the number of bytes written.
+ * A file written under a temporary name beside `path` (at any offsets),
+ * then either committed (fsync, rename into place, fsync of the directory)
+ * or discarded (removed; `path` untouched).
+ */
+export class TempFile {
+  #settled = false;
+
+  private constructor(
+    readonly path: string,
+    readonly temp: string,
+    readonly handle: FileHandle,
+  ) {}
+
+  static async create(path: string, options: { tempDirectory?: string } = {}): Promise<TempFile> {
+    const temp = tempPathFor(path, options.tempDirectory);
+    return new TempFile(path, temp, await open(temp, "wx", 0o644));
+  }
+
+  write(bytes: Uint8Array, position: number): Promise<void> {
+    return writeAll(this.handle, bytes, position);
+  }
+
+  async commit(): Promise<void> {
+    await this.handle.sync();
+    await this.handle.close();
+    await rename(this.temp, this.path);
+    this.#settled = true;
+    await syncDirectory(dirname(this.path));
+  }
+
+  /** Remove the temporary file; after a commit, nothing. */
+  async discard(): Promise<void> {
+    if (this.#settled) return;
+    this.#settled = true;
+    await this.handle.close().catch(() => {});
+    await unlink(this.temp).catch(() => {});
+  }
+}
+
+/**
+ * Stream into a new temporary file and commit it to `path`. If the stream
+ * fails (e.g. a digest mismatch raised by a verifying transform) the
+ * temporary file is removed and `path` untouched. Returns the number of
+ * bytes written.
  */
 export async function commitStream(
   path: string,
   body: ReadableStream<Uint8Array>,
   options: { tempDirectory?: string } = {},
 ): Promise<number> {
-  const temp = tempPathFor(path, options.tempDirectory);
-  const handle = await open(temp, "wx", 0o644);
+  const file = await TempFile.create(path, options);
   let size = 0;
-  let committed = false;
   try {
     for await (const chunk of body) {
-      await writeAll(handle, chunk, size);
+      await file.write(chunk, size);
       size += chunk.byteLength;
     }
-    await handle.sync();
-    await handle.close();
-    await rename(temp, path);
-    committed = true;
-    await syncDirectory(dirname(path));
+    await file.commit();
     return size;
   } finally {
-    if (!committed) {
-      await handle.close().catch(() => {});
-      await unlink(temp).catch(() => {});
-    }
+    await file.discard();
   }
 }
 

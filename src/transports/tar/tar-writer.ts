@@ -9,9 +9,7 @@
  * Writes go to a temporary file next to the target; `finish()` flushes it,
  * renames it into place and flushes the directory, `abort()` removes it.
  */
-import { type FileHandle, open, rename, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
-import { syncDirectory, tempPathFor, writeAll } from "../fs/durable-file.ts";
+import { TempFile } from "../fs/durable-file.ts";
 import { BLOCK, encodeHeader, encodePax, padding, splitName } from "./tar-header.ts";
 
 export interface TarWriterOptions {
@@ -45,19 +43,26 @@ export function entryHeader(fields: { name: string; size: number; typeflag: "0" 
 
 export class TarWriter {
   #position = 0;
-  #done = false;
+  readonly #out: TempFile;
 
   private constructor(
-    readonly path: string,
-    readonly temp: string,
-    readonly handle: FileHandle,
+    out: TempFile,
     readonly mtime: number,
-  ) {}
+  ) {
+    this.#out = out;
+  }
 
   static async create(path: string, options: TarWriterOptions = {}): Promise<TarWriter> {
-    const temp = tempPathFor(path);
-    const handle = await open(temp, "wx", 0o644);
-    return new TarWriter(path, temp, handle, options.mtime ?? 0);
+    return new TarWriter(await TempFile.create(path), options.mtime ?? 0);
+  }
+
+  get path(): string {
+    return this.#out.path;
+  }
+
+  /** The temporary file the archive is written to until finish(). */
+  get temp(): string {
+    return this.#out.temp;
   }
 
   /** Bytes written so far. */
@@ -92,25 +97,18 @@ export class TarWriter {
 
   async #write(bytes: Uint8Array): Promise<void> {
     if (bytes.byteLength === 0) return;
-    await writeAll(this.handle, bytes, this.#position);
+    await this.#out.write(bytes, this.#position);
     this.#position += bytes.byteLength;
   }
 
   /** End the archive (two zero blocks), make it durable and put it in place. */
   async finish(): Promise<void> {
     await this.#write(new Uint8Array(2 * BLOCK));
-    await this.handle.sync();
-    await this.handle.close();
-    await rename(this.temp, this.path);
-    this.#done = true;
-    await syncDirectory(dirname(this.path));
+    await this.#out.commit();
   }
 
   /** Drop the partial archive. */
-  async abort(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    await this.handle.close().catch(() => {});
-    await unlink(this.temp).catch(() => {});
+  abort(): Promise<void> {
+    return this.#out.discard();
   }
 }

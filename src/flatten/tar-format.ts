@@ -8,9 +8,9 @@ export const BLOCK = 512;
 
 export type EntryType = "file" | "link" | "symlink" | "char" | "block" | "directory" | "fifo";
 
-export interface TarHeader {
+/** The fields of a header block. */
+interface HeaderFields {
   name: string;
-  type: EntryType;
   mode: number;
   uid: number;
   gid: number;
@@ -22,6 +22,10 @@ export interface TarHeader {
   gname: string;
   devmajor: number;
   devminor: number;
+}
+
+export interface TarHeader extends HeaderFields {
+  type: EntryType;
   /** pax records other than the ones that set the fields above (xattrs and the like), values as bytes. */
   pax: [string, Uint8Array][];
 }
@@ -77,19 +81,9 @@ export function checksum(block: Uint8Array): number {
 }
 
 /** One raw header block, decoded; long names and pax are applied by the reader. */
-export interface RawHeader {
-  name: string;
+export interface RawHeader extends HeaderFields {
+  /** The typeflag byte. */
   flag: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname: string;
-  uname: string;
-  gname: string;
-  devmajor: number;
-  devminor: number;
 }
 
 /** Throws on a bad checksum or number. */
@@ -222,7 +216,7 @@ function splitUstar(name: string): [string, string] | undefined {
   return undefined;
 }
 
-function rawBlock(h: { name: string; prefix: string; flag: string; mode: number; uid: number; gid: number; size: number; mtime: number; linkname: string; uname: string; gname: string; devmajor: number; devminor: number }): Uint8Array {
+function rawBlock(h: RawHeader & { prefix: string }): Uint8Array {
   const block = new Uint8Array(BLOCK);
   writeString(block, 0, 100, h.name);
   writeOctal(block, 100, 8, h.mode & 0o7777);

@@ -11,8 +11,8 @@
  *
  * Throws (the test fails) when Ceph cannot start.
  */
-import { existsSync, mkdtempSync } from "node:fs";
-import { resolve } from "node:path";
+import { copyFileSync, existsSync, mkdtempSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseS3Location } from "../../src/store/s3-location.ts";
 import { S3Bucket } from "../../src/store/s3-bucket.ts";
 import { freePort, onProcessEnd, sh } from "./janitor.ts";
@@ -60,7 +60,11 @@ async function start(): Promise<CephS3> {
   if (!existsSync(startScript)) throw new Error(`Ceph start script not found at ${startScript}`);
   // Short: the admin sockets inside must fit a unix socket path.
   const dir = mkdtempSync("/tmp/sv-ceph-");
-  onProcessEnd(`bash ${sh(resolve(SCRIPTS, "ceph-s3-stop.sh"))} ${sh(dir)} --purge >/dev/null 2>&1`);
+  // The stop script is copied beside the cluster: the checkout it came from
+  // may be gone by the time this process has ended and the clean-up runs.
+  const stopScript = join(dir, "ceph-s3-stop.sh");
+  copyFileSync(resolve(SCRIPTS, "ceph-s3-stop.sh"), stopScript);
+  onProcessEnd(`bash ${sh(stopScript)} ${sh(dir)} --purge >/dev/null 2>&1`);
   const child = Bun.spawn(["bash", startScript, dir], {
     stdout: "pipe",
     stderr: "pipe",

@@ -9,7 +9,7 @@
  * rename, directory fsync). index.json is rewritten under a lock file and
  * re-read under that lock, so two processes writing one layout both land.
  */
-import { mkdir, readdir, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import {
   algorithmOf,
@@ -105,7 +105,7 @@ export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounte
         // Half-written files of a writer killed before its commit: nothing refers to them.
         await removeAbandonedTemps(directory);
         const entries = (await readdir(directory)).filter((name) => name !== LOCK_FILE);
-        if (entries.length === 0) await home.#initialise();
+        if (entries.length === 0 || (await home.#halfInitialised(entries))) await home.#initialise();
         else if (!entries.includes(LAYOUT_FILE)) {
           throw new TransportError("invalid-content", `${home.description}: not an OCI image layout (no ${LAYOUT_FILE} file)`);
         }
@@ -135,6 +135,21 @@ export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounte
     await mkdir(join(this.directory, "blobs", "sha256"), { recursive: true });
     await commitBytes(join(this.directory, INDEX_FILE), encode(LayoutIndex.empty(this.tagRepository).raw));
     await commitBytes(join(this.directory, LAYOUT_FILE), encode({ imageLayoutVersion: "1.0.0" }));
+  }
+
+  /**
+   * What #initialise leaves when killed before its last file: an empty
+   * blobs tree and the empty index.json, no oci-layout. Nothing else was
+   * written yet (a layout is only written to once it is complete), so
+   * initialising again loses nothing.
+   */
+  async #halfInitialised(entries: string[]): Promise<boolean> {
+    if (entries.includes(LAYOUT_FILE) || !entries.every((name) => name === "blobs" || name === INDEX_FILE)) return false;
+    const blobs = await readdir(join(this.directory, "blobs"), { recursive: true, withFileTypes: true }).catch(() => undefined);
+    if (blobs?.some((entry) => !entry.isDirectory())) return false;
+    if (!entries.includes(INDEX_FILE)) return true;
+    const index = await Bun.file(join(this.directory, INDEX_FILE)).text().catch(() => undefined);
+    return index === new TextDecoder().decode(encode(LayoutIndex.empty(this.tagRepository).raw));
   }
 
   async #checkLayoutFile(): Promise<void> {
@@ -171,12 +186,26 @@ export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounte
     return index;
   }
 
+  /**
+   * Size and bytes from one open file: another process may replace
+   * index.json meanwhile, and a Bun.file would read the new file only as
+   * far as the old one's size.
+   */
   async #readIndex(): Promise<LayoutIndex> {
-    const file = Bun.file(join(this.directory, INDEX_FILE));
-    if (file.size > INDEX_SIZE_MAX) {
-      throw new TransportError("invalid-content", `${this.description}: ${INDEX_FILE} is ${file.size} bytes; that is not an index`);
+    const handle = await open(join(this.directory, INDEX_FILE), "r");
+    try {
+      const { size } = await handle.stat();
+      if (size > INDEX_SIZE_MAX) {
+        throw new TransportError("invalid-content", `${this.description}: ${INDEX_FILE} is ${size} bytes; that is not an index`);
+      }
+      const bytes = new Uint8Array(size);
+      for (let done = 0, read = -1; done < size && read !== 0; done += read) {
+        read = (await handle.read(bytes, done, size - done, done)).bytesRead;
+      }
+      return LayoutIndex.parse(bytes, this.tagRepository, this.description);
+    } finally {
+      await handle.close();
     }
-    return LayoutIndex.parse(await file.bytes(), this.tagRepository, this.description);
   }
 
   /** Read-modify-write index.json under the lock; `change` returns false to leave it as it is. */

@@ -153,6 +153,24 @@ describe("writing", () => {
     await writeFile(join(other, "notes.txt"), "mine");
     await expect(OciLayoutHome.open(other, { create: true })).rejects.toThrow(/not an OCI image layout \(no oci-layout file\)/);
   });
+
+  test("a creation killed before its oci-layout file is finished by the next one; anything else without that file stays refused", async () => {
+    // What a kill -9 between index.json and oci-layout leaves.
+    const half = fresh();
+    await OciLayoutHome.open(half, { create: true });
+    await rm(join(half, "oci-layout"));
+    await OciLayoutHome.open(half, { create: true });
+    expect((await readdir(half)).sort()).toEqual(["blobs", "index.json", "oci-layout"]);
+    const withBlob = fresh();
+    await OciLayoutHome.open(withBlob, { create: true });
+    await rm(join(withBlob, "oci-layout"));
+    await writeFile(join(withBlob, "blobs", "sha256", "ab"), "x");
+    await expect(OciLayoutHome.open(withBlob, { create: true })).rejects.toThrow(/no oci-layout file/);
+    const otherIndex = fresh();
+    await mkdir(join(otherIndex, "blobs"), { recursive: true });
+    await writeFile(join(otherIndex, "index.json"), '{"schemaVersion":2,"manifests":[{"digest":"x"}]}');
+    await expect(OciLayoutHome.open(otherIndex, { create: true })).rejects.toThrow(/no oci-layout file/);
+  });
 });
 
 describe("broken layouts", () => {

@@ -11,5 +11,7 @@ const outfile = "dist/stevedore";
 
 // --bytecode: the code ships precompiled, which halves start-up (no parsing of the bundle on every run);
 // Bun compiles ESM to bytecode only when asked for --format=esm.
-await $`${process.execPath} build --compile --minify --sourcemap --bytecode --format=esm ./src/main.ts --outfile ${outfile} --define ${`STEVEDORE_VERSION=${JSON.stringify(version)}`}`;
+// Worker threads' code goes in as entry points of its own (new Worker finds them in the executable).
+const workers = ["./src/digest/hash-worker.ts"];
+await $`${process.execPath} build --compile --minify --sourcemap --bytecode --format=esm ./src/main.ts ${workers} --outfile ${outfile} --define ${`STEVEDORE_VERSION=${JSON.stringify(version)}`}`;
 console.error(`built ${outfile} (stevedore ${version})`);

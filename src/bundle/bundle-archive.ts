@@ -11,15 +11,19 @@
  * with the headers transports' TarWriter writes (mtime 0, owner 0:0, modes
  * 0644/0755): the same content gives the same bytes, whatever order blobs
  * arrive in. Every header and document is written first; each blob then
- * streams straight to its place (verified as it passes, several at once,
- * nothing staged); blobs the tar being replaced already holds are copied
- * from it at the end. The file is a temporary one beside the output,
- * flushed and renamed over it on success, removed on failure.
+ * goes straight to its place, written by Bun without passing through
+ * JavaScript and hashed there by a worker thread (several at once);
+ * blobs the tar being replaced already holds are copied from it at the
+ * end. The file is a temporary
+ * one beside the output, flushed and renamed over it on success, removed
+ * on failure.
  */
+import { closeSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { type Digest, DigestError, digestOf, isDigest, verifyStream } from "../digest/index.ts";
+import { ContentMismatchError, type Digest, DigestError, digestOf, isDigest, verifyFile, verifyStream } from "../digest/index.ts";
 import {
   type BlobContent,
+  type BlobFileWriter,
   type BlobInput,
   type BlobMounter,
   type Descriptor,
@@ -30,7 +34,8 @@ import {
   parseManifest,
 } from "../oci/index.ts";
 import { entryHeader } from "../transports/index.ts";
-import { removeAbandonedTemps, TempFile } from "../transports/fs/durable-file.ts";
+import { forBunWrite, PROGRESS_INTERVAL_MS, removeAbandonedTemps, TempFile } from "../transports/fs/durable-file.ts";
+import { openAt, positionOf } from "../transports/fs/positioned-file.ts";
 import type { BaseLayer } from "./base-bundle.ts";
 import type { BundleContents } from "./bundle-contents.ts";
 import type { BundleFiles } from "./bundle-files.ts";
@@ -54,12 +59,15 @@ interface Slot {
   size: number;
 }
 
-export class BundleArchive implements ImageHome, BlobMounter {
+export class BundleArchive implements ImageHome, BlobMounter, BlobFileWriter {
   readonly description: string;
   #slots?: Map<Digest, Slot>;
   #contents?: BundleContents;
   readonly #written = new Set<Digest>();
   readonly #flights = new Map<Digest, Promise<void>>();
+  /** A body that ran past its place (into the next entry): why the archive cannot be finished. */
+  #overrun?: string;
+  #flushing?: Promise<void>;
   readonly #out: TempFile;
 
   private constructor(
@@ -135,18 +143,36 @@ export class BundleArchive implements ImageHome, BlobMounter {
     return (await this.#reusable(digest)) !== undefined;
   }
 
-  async putBlob(_repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void> {
+  putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void> {
+    return this.writeBlob(repository, blob, body, () => {});
+  }
+
+  /**
+   * Bun writes the body straight into its place (a descriptor positioned
+   * there), and a worker thread hashes the place: it counts as written
+   * only when it matched; a mismatch leaves the place to be filled again,
+   * or the run fails. Where files cannot be positioned, the bytes pass
+   * through here, hashed as they go.
+   */
+  async writeBlob(
+    _repository: string,
+    blob: BlobInput,
+    body: ReadableStream<Uint8Array> | Blob,
+    onProgress: (bytes: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const slot = this.#slot(blob.digest, "blob");
-    const source = body instanceof Blob ? body.stream() : body;
     const pending = this.#flights.get(blob.digest);
     if (pending) await pending.catch(() => {});
     if (this.#written.has(blob.digest)) {
       // Verified and in place already: this body is not needed.
-      await source.cancel().catch(() => {});
+      if (!(body instanceof Blob)) await body.cancel().catch(() => {});
       return;
     }
-    const stream = source.pipeThrough(verifyStream({ digest: blob.digest, size: slot.size }));
-    const flight = this.#fill(slot, stream).then(() => void this.#written.add(blob.digest));
+    const flight = this.#receive(slot, blob.digest, body, onProgress, signal).then(() => {
+      this.#written.add(blob.digest);
+      this.#flushSoon();
+    });
     this.#flights.set(blob.digest, flight);
     try {
       await flight;
@@ -155,12 +181,60 @@ export class BundleArchive implements ImageHome, BlobMounter {
     }
   }
 
+  async #receive(slot: Slot, digest: Digest, body: ReadableStream<Uint8Array> | Blob, onProgress: (bytes: number) => void, signal?: AbortSignal): Promise<void> {
+    if (body instanceof Blob && body.size !== slot.size) throw new ContentMismatchError("size", String(slot.size), String(body.size));
+    signal?.throwIfAborted();
+    const fd = await openAt(this.#out.temp, slot.offset);
+    if (fd === undefined) {
+      const stream = (body instanceof Blob ? body.stream() : body).pipeThrough(verifyStream({ digest, size: slot.size }));
+      return this.#fill(slot, stream, onProgress);
+    }
+    let reported = 0;
+    const report = () => {
+      const done = Math.min(positionOf(fd) - slot.offset, slot.size);
+      if (done > reported) onProgress(done - reported);
+      reported = Math.max(reported, done);
+    };
+    const timer = setInterval(report, PROGRESS_INTERVAL_MS);
+    let written: number;
+    try {
+      const input = await forBunWrite(body);
+      written = await (input instanceof Blob ? Bun.write(Bun.file(fd), input) : Bun.write(Bun.file(fd), input));
+      report();
+    } finally {
+      clearInterval(timer);
+      closeSync(fd);
+    }
+    if (written > slot.size) {
+      // It ran into the next entry: this archive cannot be finished.
+      this.#overrun ??= `${digest} came with more than its ${slot.size} bytes`;
+      throw new ContentMismatchError("size", String(slot.size), `more than ${slot.size}`);
+    }
+    signal?.throwIfAborted();
+    await verifyFile(this.#out.temp, { digest, size: slot.size }, { start: slot.offset });
+  }
+
+  /**
+   * Start writing what is in place to disk (at most one flush at a time),
+   * so that the final flush before the rename finds little left to do.
+   */
+  #flushSoon(): void {
+    if (this.#flushing) return;
+    this.#flushing = this.#out.handle
+      .sync()
+      .catch(() => {})
+      .finally(() => {
+        this.#flushing = undefined;
+      });
+  }
+
   /** Write a verified stream into its place; the stream fails (and nothing counts as written) on a mismatch. */
-  async #fill(slot: Slot, stream: ReadableStream<Uint8Array>): Promise<void> {
+  async #fill(slot: Slot, stream: ReadableStream<Uint8Array>, onProgress?: (bytes: number) => void): Promise<void> {
     let at = slot.offset;
     for await (const chunk of stream) {
       await this.#out.write(chunk, at);
       at += chunk.byteLength;
+      onProgress?.(chunk.byteLength);
     }
   }
 
@@ -189,6 +263,7 @@ export class BundleArchive implements ImageHome, BlobMounter {
   /** Copy what the replaced tar holds, check every place is filled, then put the archive in place. */
   async finish(): Promise<void> {
     if (!this.#slots) throw new BundleError(`${this.description}: nothing was laid out`);
+    if (this.#overrun) throw new BundleError(`${this.description}: ${this.#overrun}`);
     for (const [digest, slot] of this.#slots) {
       if (this.#written.has(digest)) continue;
       const file = await this.#reusable(digest);
@@ -202,6 +277,7 @@ export class BundleArchive implements ImageHome, BlobMounter {
       }
       this.#written.add(digest);
     }
+    await this.#flushing;
     await this.#out.commit();
   }
 

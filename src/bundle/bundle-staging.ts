@@ -12,9 +12,10 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type Digest, verifyStream } from "../digest/index.ts";
+import type { Digest } from "../digest/index.ts";
 import {
   type BlobContent,
+  type BlobFileWriter,
   type BlobInput,
   type BlobMounter,
   type Descriptor,
@@ -23,7 +24,7 @@ import {
   type ManifestContent,
 } from "../oci/index.ts";
 import type { DestinationEndpoint } from "../transports/index.ts";
-import { commitStream } from "../transports/fs/durable-file.ts";
+import { commitVerified } from "../transports/fs/durable-file.ts";
 import type { OciLayoutHome } from "../transports/layout/oci-layout-home.ts";
 import type { BaseLayer } from "./base-bundle.ts";
 import { blobPath } from "./layout-documents.ts";
@@ -38,7 +39,7 @@ export interface StagingOptions {
   forcePull?: boolean;
 }
 
-export class BundleStaging implements ImageHome, BlobMounter {
+export class BundleStaging implements ImageHome, BlobMounter, BlobFileWriter {
   readonly description: string;
   /** Blobs fetched in this run. */
   readonly #fetched = new Set<string>();
@@ -73,16 +74,27 @@ export class BundleStaging implements ImageHome, BlobMounter {
     return (await this.localSize(digest)) !== undefined;
   }
 
-  async putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void> {
+  putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void> {
+    return this.writeBlob(repository, blob, body, () => {});
+  }
+
+  async writeBlob(
+    repository: string,
+    blob: BlobInput,
+    body: ReadableStream<Uint8Array> | Blob,
+    onProgress: (bytes: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (!this.options.forcePull || (await this.layout.statBlob(repository, blob.digest)) === undefined) {
-      await this.layout.putBlob(repository, blob, body);
+      await this.layout.writeBlob(repository, blob, body, onProgress, signal);
     } else {
       // Fetched again on purpose: verified, then put in place of the old file.
-      const stream = body instanceof Blob ? body.stream() : body;
       const path = join(this.layout.directory, blobPath(blob.digest));
       await mkdir(dirname(path), { recursive: true });
-      await commitStream(path, stream.pipeThrough(verifyStream({ digest: blob.digest, size: blob.size })), {
+      await commitVerified(path, body, { digest: blob.digest, ...(blob.size !== undefined ? { size: blob.size } : {}) }, {
         tempDirectory: this.layout.directory,
+        onProgress,
+        ...(signal ? { signal } : {}),
       });
     }
     this.#fetched.add(blob.digest);

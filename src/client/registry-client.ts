@@ -178,9 +178,15 @@ export class RegistryClient {
 
   /**
    * GET a blob (or a range of it) as a stream. The bytes are not verified
-   * here: whoever stores or uses them hashes them as they pass.
+   * here: whoever stores or uses them hashes them.
+   *
+   * With the whole blob's `size`, the body is held to it: a registry that
+   * announces another length is refused before a byte is read, and one
+   * that sends no length gets its body cut off with an error past `size`.
+   * A body with the right Content-Length is the fetch's own stream,
+   * untouched (Bun can write it to a file without JavaScript).
    */
-  async getBlob(repository: string, digest: Digest, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+  async getBlob(repository: string, digest: Digest, range?: ByteRange, options: { size?: number; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
     this.#checkName(repository);
     const what = this.#what(repository, digest);
     const response = await this.transport.send({
@@ -189,10 +195,19 @@ export class RegistryClient {
       scopes: [pullScope(repository)],
       headers: range ? { range: `bytes=${range.start}-${range.end - 1}` } : {},
       deadline: false,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     if (!response.ok) throw await responseError(response, what, "BLOB_UNKNOWN");
     if (!response.body) return new ReadableStream({ start: (c) => c.close() });
     if (range && response.status === 200) return response.body.pipeThrough(sliceStream(range));
+    const { size } = options;
+    if (range || size === undefined) return response.body;
+    const length = response.headers.get("content-length");
+    if (length === null) return response.body.pipeThrough(capStream(size, what));
+    if (Number(length) !== size) {
+      await response.body.cancel().catch(() => undefined);
+      throw new OciError("SIZE_INVALID", `${what}: the registry sends ${length} bytes for a blob of ${size}`);
+    }
     return response.body;
   }
 
@@ -407,6 +422,18 @@ async function readCapped(response: Response, max: number, what: string): Promis
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/** Fail a body that goes on past `size` bytes (one sent without a length). */
+function capStream(size: number, what: string): TransformStream<Uint8Array, Uint8Array> {
+  let position = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      position += chunk.byteLength;
+      if (position > size) controller.error(new OciError("SIZE_INVALID", `${what}: the registry sends more than the blob's ${size} bytes`));
+      else controller.enqueue(chunk);
+    },
+  });
 }
 
 /** Cut `range` out of a full body, for servers that ignore Range. */

@@ -44,6 +44,8 @@ export interface RegistryRequest {
    * the upload resumes from the status it reports instead.
    */
   retry?: boolean;
+  /** Aborts this request (beside the client's own signal). */
+  signal?: AbortSignal;
 }
 
 export interface TransportOptions {
@@ -287,7 +289,7 @@ export class RegistryTransport {
       headers.set("user-agent", this.#options.userAgent ?? "stevedore");
       if (authorization && url.origin === origin) headers.set("authorization", authorization);
       else headers.delete("authorization");
-      const response = await this.#fetch(url, { method, headers, body }, request.deadline ?? true);
+      const response = await this.#fetch(url, { method, headers, body }, request.deadline ?? true, request.signal);
       const location = response.headers.get("location");
       if (!isRedirect(response.status) || !location) return response;
       if (hop >= MAX_REDIRECTS) {
@@ -307,9 +309,10 @@ export class RegistryTransport {
     }
   }
 
-  #fetch(url: URL, init: { method: string; headers?: HeadersInit; body?: RequestBody }, deadline: boolean): Promise<Response> {
+  #fetch(url: URL, init: { method: string; headers?: HeadersInit; body?: RequestBody }, deadline: boolean, signal?: AbortSignal): Promise<Response> {
     const signals: AbortSignal[] = [];
     if (this.#options.signal) signals.push(this.#options.signal);
+    if (signal) signals.push(signal);
     if (deadline) signals.push(AbortSignal.timeout(this.#options.requestTimeoutMs ?? 60_000));
     const loopbackTarget = this.endpoint.loopback && url.host === this.endpoint.apiHost;
     return this.#session.fetch(url, {

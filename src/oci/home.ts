@@ -34,6 +34,14 @@ export interface BlobContent {
    * slice of a tar). Absent when only a stream is possible.
    */
   blob?(range?: ByteRange): Blob;
+  /**
+   * The whole blob as the transport's own stream, its request made and
+   * answered (a refusal throws here, not in the stream), held to `size`
+   * by the transport: a body Bun writes to a file without passing it
+   * through JavaScript (see BlobFileWriter). Absent when only stream()
+   * is possible.
+   */
+  open?(signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
 }
 
 export interface ListOptions {
@@ -70,8 +78,9 @@ export interface BlobInput {
 
 export interface ImageWriter {
   /**
-   * Store a blob. The home verifies digest (and size, when given) while the
-   * bytes stream, and the blob becomes visible only on a match.
+   * Store a blob. The home verifies digest (and size, when given) once, as
+   * the bytes arrive (while they stream, or from the file it wrote them
+   * to), and the blob becomes visible only on a match.
    */
   putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void>;
   /**
@@ -114,6 +123,28 @@ export interface BlobSender {
   ): Promise<void>;
 }
 
+/**
+ * Storing a body as a local file without passing it through JavaScript:
+ * Bun writes it (copy_file_range for a file body, the socket's bytes for
+ * a transport's stream) and the file is verified on a worker thread
+ * before it becomes visible. An OCI layout and a bundle being written
+ * implement it; the copy engine hands them the source's own body
+ * (BlobContent.blob, or .open) instead of a stream it counts.
+ */
+export interface BlobFileWriter {
+  /**
+   * As putBlob; `onProgress` gets byte counts as the file grows. An abort
+   * of `signal` stops the work and nothing is stored.
+   */
+  writeBlob(
+    repository: string,
+    blob: BlobInput,
+    body: Blob | ReadableStream<Uint8Array>,
+    onProgress: (bytes: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
+}
+
 /** The OCI referrers API. */
 export interface ReferrersLister {
   referrers(repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[]>;
@@ -133,6 +164,8 @@ export interface Closable {
 export const canMount = (home: object): home is BlobMounter =>
   typeof (home as Partial<BlobMounter>).mountBlob === "function";
 export const canSendBlobs = (home: object): home is BlobSender => typeof (home as Partial<BlobSender>).sendBlob === "function";
+export const canWriteBlobFiles = (home: object): home is BlobFileWriter =>
+  typeof (home as Partial<BlobFileWriter>).writeBlob === "function";
 export const canListReferrers = (home: object): home is ReferrersLister =>
   typeof (home as Partial<ReferrersLister>).referrers === "function";
 export const canDelete = (home: object): home is ContentDeleter =>

@@ -1,11 +1,16 @@
 /**
  * A pass-through for upload streams: counts bytes for progress and cuts the
  * stream when the run is stopped, so the destination sees an error instead
- * of a short body and commits nothing. It does not hash: the destination
- * verifies what it receives (see transfer.ts).
+ * of a short body and commits nothing. With `limit`, a body that goes on
+ * past it fails there, before the extra bytes go on (for a destination
+ * that writes what it is given before it checks). It does not hash: the
+ * destination verifies what it receives (see transfer.ts).
  */
-export function streamTap(options: { signal: AbortSignal; onBytes: (bytes: number) => void }): TransformStream<Uint8Array, Uint8Array> {
-  const { signal, onBytes } = options;
+import { ContentMismatchError } from "../digest/index.ts";
+
+export function streamTap(options: { signal: AbortSignal; onBytes: (bytes: number) => void; limit?: number }): TransformStream<Uint8Array, Uint8Array> {
+  const { signal, onBytes, limit } = options;
+  let passed = 0;
   let onAbort: (() => void) | undefined;
   return new TransformStream<Uint8Array, Uint8Array>({
     start(controller) {
@@ -17,6 +22,11 @@ export function streamTap(options: { signal: AbortSignal; onBytes: (bytes: numbe
       signal.addEventListener("abort", onAbort, { once: true });
     },
     transform(chunk, controller) {
+      passed += chunk.byteLength;
+      if (limit !== undefined && passed > limit) {
+        controller.error(new ContentMismatchError("size", String(limit), `more than ${limit}`));
+        return;
+      }
       controller.enqueue(chunk);
       onBytes(chunk.byteLength);
     },

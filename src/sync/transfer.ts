@@ -16,11 +16,13 @@
  * the blob visible only on a match; a registry does the same with the
  * `?digest=` of the upload), so the engine does not hash blobs again: a
  * second hash would cost a core per stream and rule out the zero-copy file
- * bodies. A mismatch surfaces as the putBlob error, and fails the image.
+ * bodies. (A local file home verifies what it wrote on a worker thread,
+ * before the blob is visible: see BlobFileWriter.) A mismatch surfaces as
+ * the putBlob error, and fails the image.
  * Manifests are checked by the planner when read (plan.ts).
  */
 import { type Digest, DigestError } from "../digest/index.ts";
-import { canMount, canSendBlobs, OciError } from "../oci/index.ts";
+import { canMount, canSendBlobs, canWriteBlobFiles, OciError } from "../oci/index.ts";
 import type { SyncContext } from "./context.ts";
 import { StepError, describeError } from "./describe-error.ts";
 import type { ImageOutcome, SyncSummary } from "./events.ts";
@@ -216,6 +218,19 @@ class Transfer {
           // A file body goes to a registry untouched (sendfile), to the store through its own buffer;
           // the home reports progress (a registry's estimated while it runs).
           await untilAborted(home.sendBlob(blob.repository, descriptor, content.blob(), progress, ctx.signal), ctx.signal);
+        } else if (canWriteBlobFiles(home)) {
+          // A local file home takes the source's own body (a file, or the transport's stream as
+          // the network gives it, held to the size) and writes it without JavaScript touching each
+          // chunk; it counts the bytes as its file grows. Any other stream goes through a tap that
+          // counts nothing: it cuts the body when the run stops or at the blob's size (the home
+          // writes before it checks), and Bun does not see through it to a file it would copy
+          // whole (see forBunWrite).
+          const body = content.blob
+            ? content.blob()
+            : content.open
+              ? await content.open(ctx.signal)
+              : content.stream().pipeThrough(streamTap({ signal: ctx.signal, onBytes: () => {}, limit: blob.size }));
+          await untilAborted(home.writeBlob(blob.repository, descriptor, body, progress, ctx.signal), ctx.signal);
         } else {
           // Every other home reads the body as a stream anyway (to hash it), file or not: a tap
           // counts the bytes as they pass and cuts the body when the run stops.

@@ -5,8 +5,10 @@
  * content or the new, never a part.
  */
 import { randomUUID } from "node:crypto";
-import { type FileHandle, open, readdir, rename, rm, unlink } from "node:fs/promises";
+import { type FileHandle, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import type { BunFile } from "bun";
+import { ContentMismatchError, type Digest, verifyFile } from "../../digest/index.ts";
 
 /**
  * A temporary name next to `path` (same filesystem, so rename is atomic).
@@ -143,4 +145,120 @@ export async function commitStream(
 /** Atomically replace `path` with these bytes. */
 export function commitBytes(path: string, bytes: Uint8Array, options: { tempDirectory?: string } = {}): Promise<number> {
   return commitStream(path, new Blob([bytes as Uint8Array<ArrayBuffer>]).stream(), options);
+}
+
+/** How often the bytes of a body being written are counted (by the size of its file). */
+export const PROGRESS_INTERVAL_MS = 250;
+
+export interface BodyOptions {
+  /** Bytes written, as the file grows (a count since the last call). */
+  onProgress?: (bytes: number) => void;
+  /** Nothing is kept once it aborts. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Write a body to the new file `temp` without passing it through
+ * JavaScript: Bun.write copies a file body in the kernel and takes a
+ * transport's stream straight from the socket (a stream made in
+ * JavaScript works too, chunk by chunk). Returns the bytes written. On
+ * failure or abort the file is removed. The body is not checked here:
+ * verify the file before trusting it.
+ */
+export async function writeBody(temp: string, body: Blob | ReadableStream<Uint8Array>, options: BodyOptions = {}): Promise<number> {
+  const { onProgress, signal } = options;
+  let counted = 0;
+  const count = async () => {
+    const size = (await stat(temp).catch(() => undefined))?.size ?? counted;
+    if (size > counted) onProgress?.(size - counted);
+    counted = Math.max(counted, size);
+  };
+  const timer = onProgress ? setInterval(() => void count(), PROGRESS_INTERVAL_MS) : undefined;
+  try {
+    signal?.throwIfAborted();
+    const input = await forBunWrite(body);
+    const written = await (input instanceof Blob ? Bun.write(temp, input) : Bun.write(temp, input));
+    signal?.throwIfAborted();
+    if (onProgress && written > counted) onProgress(written - counted);
+    return written;
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * A body as Bun.write can be given it. Bun (1.4) writes a Blob that is a
+ * slice of a file, or a stream of one, by copying the whole file; so a
+ * file's Blob goes to it only when it is all of its file (then the copy
+ * is copy_file_range, in the kernel), any other slice as a stream Bun
+ * cannot see through. Bytes in memory, and a transport's own stream, go
+ * as they are.
+ */
+export async function forBunWrite(body: Blob | ReadableStream<Uint8Array>): Promise<Blob | Response> {
+  if (!(body instanceof Blob)) return new Response(body);
+  const name = (body as Partial<BunFile>).name;
+  if (typeof name !== "string") return body;
+  const fileSize = await stat(name).then(
+    (info) => (info.isFile() ? info.size : undefined),
+    () => undefined,
+  );
+  if (fileSize === body.size) return Bun.file(name);
+  return new Response(opaque(body.stream()));
+}
+
+/** The same bytes, through a stream of JavaScript's own. */
+function opaque(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * Store a body at `path` only if it is exactly the content `expected`
+ * names: written beside it without passing through JavaScript
+ * (writeBody), verified from the file on a worker thread (a file body of
+ * the wrong size is refused before a byte is copied), then committed
+ * (fsync, rename, directory fsync). On a mismatch, an abort or any
+ * failure, `path` is untouched and nothing is left beside it. Returns
+ * the bytes stored.
+ */
+export async function commitVerified(
+  path: string,
+  body: Blob | ReadableStream<Uint8Array>,
+  expected: { digest: Digest; size?: number },
+  options: BodyOptions & { tempDirectory?: string } = {},
+): Promise<number> {
+  if (body instanceof Blob && expected.size !== undefined && body.size !== expected.size) {
+    throw new ContentMismatchError("size", String(expected.size), String(body.size));
+  }
+  const temp = tempPathFor(path, options.tempDirectory);
+  const size = await writeBody(temp, body, options);
+  try {
+    await verifyFile(temp, expected);
+    options.signal?.throwIfAborted();
+    const handle = await open(temp, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+  await syncDirectory(dirname(path));
+  return size;
 }

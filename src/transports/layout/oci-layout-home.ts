@@ -22,6 +22,7 @@ import {
 } from "../../digest/index.ts";
 import {
   Annotation,
+  type BlobFileWriter,
   type BlobInput,
   type BlobMounter,
   type ContentDeleter,
@@ -32,7 +33,7 @@ import {
 } from "../../oci/index.ts";
 import { parseReference, parseTag } from "../../reference/index.ts";
 import { quote, TransportError } from "../errors.ts";
-import { commitBytes, commitStream, removeAbandonedTemps } from "../fs/durable-file.ts";
+import { commitBytes, commitVerified, removeAbandonedTemps } from "../fs/durable-file.ts";
 import { withLockFile } from "../fs/lock-file.ts";
 import { asOciError } from "./content-errors.ts";
 import { blobPath, type LayoutFiles } from "./layout-files.ts";
@@ -64,7 +65,7 @@ const LAYOUT_FILE = "oci-layout";
 const INDEX_FILE = "index.json";
 const LOCK_FILE = "index.json.lock";
 
-export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounter, ContentDeleter {
+export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounter, BlobFileWriter, ContentDeleter {
   readonly description: string;
   protected readonly files: LayoutFiles;
   readonly tagRepository: string;
@@ -224,22 +225,41 @@ export class OciLayoutHome extends LayoutReader implements ImageHome, BlobMounte
     await next;
   }
 
-  async putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void> {
+  putBlob(repository: string, blob: BlobInput, body: ReadableStream<Uint8Array> | Blob): Promise<void> {
+    return this.writeBlob(repository, blob, body, () => {});
+  }
+
+  /**
+   * A blob is written beside its place without passing through JavaScript,
+   * verified from the file on a worker thread, then committed (see
+   * commitVerified): the body must be bounded by its source, as the
+   * transports' bodies are (a file's size, a registry's Content-Length).
+   */
+  async writeBlob(
+    repository: string,
+    blob: BlobInput,
+    body: ReadableStream<Uint8Array> | Blob,
+    onProgress: (bytes: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const where = `${this.description}: blob ${blob.digest} for ${repository}`;
-    const stream = body instanceof Blob ? body.stream() : body;
     try {
-      const verified = stream.pipeThrough(verifyStream({ digest: blob.digest, size: blob.size }));
       const path = join(this.directory, blobPath(blob.digest));
       if (await exists(path)) {
         // Already here: still read the bytes through the check, so a wrong
         // body is refused the same whether or not we had the blob.
-        for await (const _ of verified);
+        const stream = body instanceof Blob ? body.stream() : body;
+        for await (const chunk of stream.pipeThrough(verifyStream({ digest: blob.digest, size: blob.size }))) onProgress(chunk.byteLength);
         return;
       }
       await mkdir(join(this.directory, "blobs", algorithmOf(blob.digest)), { recursive: true });
-      await commitStream(path, verified, { tempDirectory: this.directory });
+      await commitVerified(path, body, { digest: blob.digest, ...(blob.size !== undefined ? { size: blob.size } : {}) }, {
+        tempDirectory: this.directory,
+        onProgress,
+        ...(signal ? { signal } : {}),
+      });
     } catch (error) {
-      await stream.cancel().catch(() => {});
+      if (!(body instanceof Blob) && !body.locked) await body.cancel().catch(() => {});
       throw asOciError(error, where);
     }
   }

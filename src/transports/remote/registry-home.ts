@@ -86,6 +86,7 @@ export class RegistryHome implements ImageHome, BlobMounter, BlobSender, Referre
       digest,
       size,
       stream: (range?: ByteRange) => lazyStream(() => this.client.getBlob(repository, digest, range)),
+      open: (signal?: AbortSignal) => this.client.getBlob(repository, digest, undefined, { size, ...(signal ? { signal } : {}) }),
     };
   }
 

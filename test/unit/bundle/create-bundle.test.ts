@@ -18,8 +18,8 @@ import {
   inspectBundle,
   verifyBundle,
 } from "../../../src/bundle/index.ts";
-import { digestOf, encodedOf } from "../../../src/digest/index.ts";
-import { parsePlatform } from "../../../src/oci/index.ts";
+import { type Digest, digestOf, encodedOf } from "../../../src/digest/index.ts";
+import { type ImageReader, parsePlatform } from "../../../src/oci/index.ts";
 import { syncImages } from "../../../src/sync/index.ts";
 import { type DestinationEndpoint, OciLayoutHome, openSource, TarIndex } from "../../../src/transports/index.ts";
 import {
@@ -212,6 +212,28 @@ describe("create", () => {
     expect(await sha256(kept)).toBe(before);
     await create([image.name!], kept, { forcePull: true });
     expect((await verifyBundle(kept)).problems).toEqual([]);
+  });
+
+  test("a blob body longer than its size fails the run, in a tar and in a directory", async () => {
+    const image = release[1]!;
+    const layer = image.blobs.at(-1)!.descriptor;
+    // The bytes, then more: a stream the source made (written through JavaScript, after the real content).
+    const blob = async (repository: string, digest: Digest) => {
+      const content = await upstream.blob(repository, digest);
+      if (digest !== layer.digest) return content;
+      const bytes = await new Response(content.stream()).bytes();
+      return { digest, size: content.size, stream: () => new Blob([bytes, new Uint8Array(1000)]).stream() };
+    };
+    const longer = new Proxy(upstream, {
+      get: (target, key) => (key === "blob" ? blob : typeof Reflect.get(target, key) === "function" ? Reflect.get(target, key).bind(target) : Reflect.get(target, key)),
+    }) as ImageReader;
+    for (const output of [join(dir, "overrun.tar"), join(dir, "overrun-dir")]) {
+      const error = await create([image.name!], output, { from: longer }).catch((e) => e);
+      expect(error.failures[0].error).toContain(`content size does not match: expected ${layer.size} bytes`);
+      expect(readdirSync(dir).filter((n) => n.includes("overrun"))).toEqual(output.endsWith(".tar") ? [] : ["overrun-dir"]);
+    }
+    expect(existsSync(join(dir, "overrun-dir", "blobs", "sha256", encodedOf(layer.digest)))).toBe(false);
+    expect(readdirSync(join(dir, "overrun-dir")).filter((n) => n.startsWith("."))).toEqual([]);
   });
 
   test("an output directory that is not a layout is left alone", async () => {

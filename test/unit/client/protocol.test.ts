@@ -76,6 +76,30 @@ describe("blobs", () => {
     expect(new Uint8Array(await new Response(await client.getBlob("app", digest, { start: 10, end: 20 })).arrayBuffer())).toEqual(data.subarray(10, 20));
   });
 
+  test("a GET held to the blob's size: the length announced must be it, a body without one is cut off past it", async () => {
+    const data = randomBytes(10_000);
+    const digest = digestOf(data);
+    using server = fakeServer((_r, _b, url) => {
+      if (url.pathname.startsWith("/v2/chunked/")) {
+        return new Response(new Blob([data, randomBytes(100)]).stream().pipeThrough(new TransformStream()));
+      }
+      return new Response(data);
+    });
+    const client = RegistryClient.open(server.host, fast);
+    expect(new Uint8Array(await new Response(await client.getBlob("app", digest, undefined, { size: 10_000 })).arrayBuffer())).toEqual(data);
+    const announced = await client.getBlob("app", digest, undefined, { size: 9_999 }).catch((e) => e);
+    expect({ code: announced.code, message: announced.message }).toEqual({
+      code: "SIZE_INVALID",
+      message: `${server.host}/app@${digest}: the registry sends 10000 bytes for a blob of 9999`,
+    });
+    const chunked = await client.getBlob("chunked", digest, undefined, { size: 10_000 });
+    const cut = await new Response(chunked).arrayBuffer().catch((e) => e);
+    expect({ code: cut.code, message: cut.message }).toEqual({
+      code: "SIZE_INVALID",
+      message: `${server.host}/chunked@${digest}: the registry sends more than the blob's 10000 bytes`,
+    });
+  });
+
   test("a stream body is sent once, with its declared length", async () => {
     using registry = miniRegistry();
     const client = RegistryClient.open(registry.host, fast);

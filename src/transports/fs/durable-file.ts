@@ -168,20 +168,24 @@ export interface BodyOptions {
 export async function writeBody(temp: string, body: Blob | ReadableStream<Uint8Array>, options: BodyOptions = {}): Promise<number> {
   const { onProgress, signal } = options;
   let counted = 0;
-  const count = async () => {
-    const size = (await stat(temp).catch(() => undefined))?.size ?? counted;
+  let finished = false;
+  const count = (size: number) => {
     if (size > counted) onProgress?.(size - counted);
     counted = Math.max(counted, size);
   };
-  const timer = onProgress ? setInterval(() => void count(), PROGRESS_INTERVAL_MS) : undefined;
+  const timer = onProgress
+    ? setInterval(() => void stat(temp).then((info) => finished || count(info.size), () => {}), PROGRESS_INTERVAL_MS)
+    : undefined;
   try {
     signal?.throwIfAborted();
     const input = await forBunWrite(body);
     const written = await (input instanceof Blob ? Bun.write(temp, input) : Bun.write(temp, input));
     signal?.throwIfAborted();
-    if (onProgress && written > counted) onProgress(written - counted);
+    finished = true;
+    count(written);
     return written;
   } catch (error) {
+    finished = true;
     await unlink(temp).catch(() => {});
     throw error;
   } finally {
